@@ -1,0 +1,305 @@
+"""The `evalfed` command: keys, the federation charter, nodes, publishing, reading, verifying."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from evalfed.client import render
+from evalfed.client.importers import load_results
+from evalfed.client.node_client import NodeClient
+from evalfed.client.publisher import new_result_record, publish_records
+from evalfed.core.bundles import verify_bundle
+from evalfed.core.charter import (
+    build_charter,
+    charter_envelope,
+    sign_charter,
+    unsigned_founders,
+    verify_charter,
+)
+from evalfed.core.codec import bundle_from_json, envelope_from_json, to_json
+from evalfed.core.errors import EvalfedError, InvalidInputError
+from evalfed.core.records import audience_from_text
+from evalfed.core.timeutil import now_us, parse_iso_us
+from evalfed.keys import generate_key_files, load_private_key, load_public_key
+from evalfed.v1.node_pb2 import QueryRequest
+from rich.console import Console
+
+out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:
+    out.width = 200
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _node(args: argparse.Namespace) -> str:
+    node = args.node or os.environ.get("EVALFED_NODE", "")
+    if not node:
+        raise InvalidInputError("which node? pass --node HOST:PORT or set EVALFED_NODE")
+    return str(node)
+
+
+def _key_path(args: argparse.Namespace) -> str:
+    return str(args.key or os.environ.get("EVALFED_KEY", ""))
+
+
+def connect(args: argparse.Namespace, need_key: bool = True) -> NodeClient:
+    """A client for --node, signing as --key (or EVALFED_NODE / EVALFED_KEY)."""
+    key_path = _key_path(args)
+    if need_key and not key_path:
+        raise InvalidInputError(
+            "this needs your institute's key: pass --key KEYFILE or set EVALFED_KEY"
+        )
+    key = load_private_key(key_path) if key_path else None
+    return NodeClient(_node(args), key)
+
+
+def _read_charter(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read the federation file {path}: {exc.strerror}") from None
+
+
+# -- keys and federation ---------------------------------------------------------------------
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    key = generate_key_files(args.institute, Path(args.out))
+    out.print(f"wrote {Path(args.out) / (args.institute + '.key')} (private, mode 0600) and .pub")
+    out.print(key.key_id)
+    return 0
+
+
+def cmd_federation_init(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if path.exists():
+        raise InvalidInputError(f"{path} already exists; refusing to overwrite the charter")
+    founders = []
+    for item in args.founder:
+        institute, sep, pub = item.partition("=")
+        if not sep:
+            raise InvalidInputError(f"--founder {item!r}: write it as INSTITUTE=PUBFILE")
+        founders.append((institute, load_public_key(pub)))
+    charter = build_charter(args.name, args.threshold, founders, now_us())
+    envelope = charter_envelope(charter)
+    for key_file in args.sign or []:
+        sign_charter(envelope, load_private_key(key_file))
+    path.write_text(to_json(envelope))
+    missing = unsigned_founders(envelope)
+    out.print(f"wrote charter {path}")
+    if missing:
+        out.print(
+            f"still to sign: {', '.join(missing)} (`evalfed federation sign {path} --key ...`)"
+        )
+    else:
+        out.print(f"federation id {verify_charter(envelope).federation_id}")
+    return 0
+
+
+def cmd_federation_sign(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    envelope = envelope_from_json(_read_charter(args.file), "the federation charter")
+    sign_charter(envelope, load_private_key(args.key))
+    path.write_text(to_json(envelope))
+    missing = unsigned_founders(envelope)
+    if missing:
+        out.print(f"signed; still to sign: {', '.join(missing)}")
+    else:
+        out.print(
+            f"signed by every founder; federation id {verify_charter(envelope).federation_id}"
+        )
+    return 0
+
+
+def cmd_federation_show(args: argparse.Namespace) -> int:
+    charter = verify_charter(envelope_from_json(_read_charter(args.file), "the federation charter"))
+    render.charter(out, charter)
+    return 0
+
+
+# -- nodes -----------------------------------------------------------------------------------
+
+
+def _server_command(name: str) -> Handler:
+    """Node commands live with the server package, imported only when one is run."""
+
+    def run(args: argparse.Namespace) -> int:
+        commands = importlib.import_module("evalfed.server.commands")
+        handler: Handler = getattr(commands, name)
+        return handler(args)
+
+    return run
+
+
+# -- publishing and reading ------------------------------------------------------------------
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    audience = audience_from_text(args.audience)
+    embargo = parse_iso_us(args.embargo_until) if args.embargo_until else None
+    imported = [item for file in args.files for item in load_results(Path(file))]
+    with connect(args) as client:
+        bodies = [new_result_record(i.result, audience, embargo) for i in imported]
+        outcomes = publish_records(client, bodies)
+    for item, outcome in zip(imported, outcomes, strict=True):
+        if outcome.existed:
+            err.print(f"{item.path}: already published as {outcome.id}")
+        out.print(outcome.id)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    request = QueryRequest(
+        model=args.model or "", task=args.task or "", origin=args.institute or "", kind=args.kind
+    )
+    with connect(args, need_key=False) as client:
+        records = list(client.query(request, limit=args.limit))
+    if args.json:
+        for stored in records:
+            out.print(json.dumps(render.record_json(stored)), markup=False)
+    else:
+        render.records_table(out, records)
+    return 0
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    with connect(args, need_key=False) as client:
+        response = client.get(args.id, bundle=bool(args.bundle))
+    if args.bundle:
+        Path(args.bundle).write_text(to_json(response.bundle))
+        out.print(f"wrote bundle {args.bundle}")
+    else:
+        out.print(json.dumps(render.record_json(response.record), indent=2), markup=False)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    charter = verify_charter(envelope_from_json(_read_charter(args.federation), "the charter"))
+    try:
+        text = Path(args.bundle).read_text()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {args.bundle}: {exc.strerror}") from None
+    verified = verify_bundle(bundle_from_json(text), charter)
+    out.print(
+        f"valid: record {verified.id} is {verified.origin}'s seq {verified.seq}, "
+        f"signed by its key {verified.record.key_id[:16]}"
+    )
+    return 0
+
+
+# -- the parser ------------------------------------------------------------------------------
+
+
+def _node_args(parser: argparse.ArgumentParser, key_required: bool = True) -> None:
+    parser.add_argument("--node", help="HOST:PORT of the node (or EVALFED_NODE)")
+    parser.add_argument(
+        "--key",
+        help="your institute's private key file (or EVALFED_KEY)"
+        + ("" if key_required else "; without it only public records are shown"),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evalfed", description="Share signed AI evaluation results between institutes."
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    keys = commands.add_parser("keys", help="institute keys").add_subparsers(
+        dest="keys_command", required=True, metavar="COMMAND"
+    )
+    p = keys.add_parser("generate", help="create INSTITUTE.key (0600) and INSTITUTE.pub")
+    p.add_argument("institute")
+    p.add_argument("--out", required=True, help="folder to write the key files to")
+    p.set_defaults(handler=cmd_keys_generate)
+
+    fed = commands.add_parser("federation", help="the federation charter").add_subparsers(
+        dest="federation_command", required=True, metavar="COMMAND"
+    )
+    p = fed.add_parser("init", help="write a new charter")
+    p.add_argument("file")
+    p.add_argument("--threshold", type=int, required=True, help="endorsements that admit a member")
+    p.add_argument("--founder", action="append", required=True, help="INSTITUTE=PUBFILE")
+    p.add_argument("--sign", action="append", help="a founder's private key file to sign with")
+    p.add_argument("--name", default="evalfed federation")
+    p.set_defaults(handler=cmd_federation_init)
+    p = fed.add_parser("sign", help="add a founder's signature to the charter")
+    p.add_argument("file")
+    p.add_argument("--key", required=True)
+    p.set_defaults(handler=cmd_federation_sign)
+    p = fed.add_parser("show", help="check a charter and print its founders")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_federation_show)
+
+    node = commands.add_parser("node", help="run an institute's node").add_subparsers(
+        dest="node_command", required=True, metavar="COMMAND"
+    )
+    p = node.add_parser("init", help="prepare a node's data folder")
+    p.add_argument("dir")
+    p.add_argument("--institute", required=True)
+    p.add_argument("--key", required=True, help="the institute's key file (.pub or .key)")
+    p.add_argument("--federation", required=True, help="the signed charter file")
+    p.add_argument("--listen", default="127.0.0.1:7700", help="HOST:PORT to serve on")
+    p.add_argument("--database", default="", help="SQLAlchemy URL (default: SQLite in DIR)")
+    p.add_argument("--peer", action="append", default=[], help="a partner node's HOST:PORT")
+    p.add_argument("--insecure", action="store_true", help="plain gRPC, for loopback demos only")
+    p.set_defaults(handler=_server_command("node_init"))
+    p = node.add_parser("run", help="serve until SIGTERM or SIGINT")
+    p.add_argument("dir")
+    p.set_defaults(handler=_server_command("node_run"))
+
+    p = commands.add_parser("publish", help="sign and publish result files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    _node_args(p)
+    p.add_argument("--audience", default="", help="public, members (default) or INST,INST...")
+    p.add_argument("--embargo-until", help="ISO date after which all members may see it")
+    p.set_defaults(handler=cmd_publish)
+
+    p = commands.add_parser("query", help="find records")
+    _node_args(p, key_required=False)
+    p.add_argument("--model")
+    p.add_argument("--task")
+    p.add_argument("--institute", help="only this origin's records")
+    p.add_argument("--kind", default="", choices=["", "result", "correction", "retraction"])
+    p.add_argument("--limit", type=int, default=0, help="at most this many records")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(handler=cmd_query)
+
+    p = commands.add_parser("get", help="show one record, or write its bundle")
+    p.add_argument("id")
+    _node_args(p, key_required=False)
+    p.add_argument("--bundle", metavar="OUT", help="write a self-contained bundle to OUT")
+    p.set_defaults(handler=cmd_get)
+
+    p = commands.add_parser("verify", help="check a bundle offline against the charter")
+    p.add_argument("bundle")
+    p.add_argument("--federation", required=True)
+    p.set_defaults(handler=cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+        return code
+    except EvalfedError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        err.print(f"error: {exc}", markup=False)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""A client for one node: info, heads, publishing signed envelopes, reading and querying."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import grpc
+from evalfed.client.channel import CallSigner, open_channel
+from evalfed.client.status import error_of
+from evalfed.core.charter import verify_charter
+from evalfed.core.errors import AuthenticationError, EvalfedError
+from evalfed.core.membership import Membership
+from evalfed.keys import PrivateKey
+from evalfed.v1 import node_pb2 as pb
+from evalfed.v1.envelope_pb2 import Envelope
+from evalfed.v1.node_pb2_grpc import NodeStub
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class NodeClient:
+    """Talks to one node; with a key, every call is signed as that key's institute."""
+
+    def __init__(
+        self,
+        address: str,
+        key: PrivateKey | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.address = address
+        self.timeout_s = timeout_s
+        self._credentials = credentials
+        self._bare = open_channel(address, credentials=credentials)
+        self.info = self._call(NodeStub(self._bare).GetInfo, pb.GetInfoRequest())
+        self.membership = Membership(verify_charter(self.info.charter))
+        self.key = key
+        self.institute = ""
+        self._channel = self._bare
+        if key is not None:
+            institute = self.membership.institute_of_key(key.key_id)
+            if institute is None:
+                raise AuthenticationError(
+                    f"key {key.key_id[:16]} is not the key of any member of the federation "
+                    f"served at {address}; use your institute's key file"
+                )
+            self.institute = institute
+            signer = CallSigner(key, institute, self.membership.federation_id)
+            self._channel = open_channel(address, signer=signer, credentials=credentials)
+        self.stub = NodeStub(self._channel)
+
+    def __enter__(self) -> NodeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+        self._bare.close()
+
+    @property
+    def federation_id(self) -> str:
+        return self.membership.federation_id
+
+    def _call(self, method: Callable[..., T], request: object) -> T:
+        try:
+            return method(request, timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise error_of(exc, self.address) from None
+
+    def head(self, origin: str = "") -> pb.GetHeadResponse:
+        return self._call(self.stub.GetHead, pb.GetHeadRequest(origin=origin))
+
+    def publish(self, envelopes: list[Envelope]) -> list[pb.Published]:
+        response = self._call(self.stub.Publish, pb.PublishRequest(envelopes=envelopes))
+        return list(response.results)
+
+    def find_existing(self, digests: list[str]) -> dict[str, str]:
+        if not digests:
+            return {}
+        response = self._call(self.stub.FindExisting, pb.FindExistingRequest(body_digests=digests))
+        return dict(response.ids)
+
+    def get(self, record_id: str, bundle: bool = False) -> pb.GetRecordResponse:
+        return self._call(self.stub.GetRecord, pb.GetRecordRequest(id=record_id, bundle=bundle))
+
+    def query_page(self, request: pb.QueryRequest) -> pb.QueryResponse:
+        return self._call(self.stub.Query, request)
+
+    def query(self, request: pb.QueryRequest, limit: int = 0) -> Iterator[pb.StoredRecord]:
+        """Every matching record, page by page; at most `limit` when it is set."""
+        seen = 0
+        page = pb.QueryRequest()
+        page.CopyFrom(request)
+        while True:
+            response = self.query_page(page)
+            for record in response.records:
+                yield record
+                seen += 1
+                if limit and seen >= limit:
+                    return
+            if not response.next_page_token:
+                return
+            page.page_token = response.next_page_token
+
+    def status(self) -> pb.GetStatusResponse:
+        return self._call(self.stub.GetStatus, pb.GetStatusRequest())
+
+
+def require_key(client: NodeClient) -> PrivateKey:
+    if client.key is None:
+        raise EvalfedError("this needs your institute's key: pass --key KEYFILE or set EVALFED_KEY")
+    return client.key

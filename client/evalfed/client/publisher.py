@@ -1,0 +1,118 @@
+"""Publishing results: build each record, sign it locally, append it at the node's head.
+
+The node never sees the private key. A head that moved under us (another publisher) gives a
+conflict; we re-read the head, re-sign and retry. A result the node already holds (the same
+body from the same institute) is reported as existing and not published again.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evalfed.client.node_client import NodeClient, require_key
+from evalfed.core.errors import ConflictError
+from evalfed.core.limits import MAX_PUBLISH_BATCH
+from evalfed.core.records import body_digest, record_id, sign_record
+from evalfed.core.timeutil import now_us, timestamp_of_us
+from evalfed.core.validate import check_result
+from evalfed.v1.envelope_pb2 import Envelope
+from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
+
+MAX_CONFLICT_RETRIES = 8
+BATCH_PAYLOAD_BYTES = 8 << 20
+"""A publish batch closes at MAX_PUBLISH_BATCH records or this many payload bytes."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one result: its record id, seq, and whether it was already there."""
+
+    id: str
+    seq: int
+    existed: bool
+
+
+def new_result_record(
+    result: EvaluationResult, audience: Audience, embargo_until_us: int | None = None
+) -> Record:
+    """A record with the body set and the header left for `publish_records` to fill."""
+    record = Record(result=result, audience=audience)
+    if embargo_until_us is not None:
+        record.embargo_until.CopyFrom(timestamp_of_us(embargo_until_us))
+    return record
+
+
+def publish_records(client: NodeClient, bodies: Sequence[Record]) -> list[Outcome]:
+    """Signs and publishes each record (body, audience, embargo set) in order."""
+    require_key(client)
+    for body in bodies:
+        if body.WhichOneof("body") == "result":
+            check_result(body.result)
+    digests = [body_digest(b) for b in bodies]
+    outcomes: dict[int, Outcome] = {}
+    for attempt in range(MAX_CONFLICT_RETRIES):
+        existing = client.find_existing([d for i, d in enumerate(digests) if i not in outcomes])
+        todo = []
+        for i, digest in enumerate(digests):
+            if i in outcomes:
+                continue
+            if digest in existing and bodies[i].WhichOneof("body") == "result":
+                outcomes[i] = Outcome(existing[digest], 0, True)
+            else:
+                todo.append(i)
+        try:
+            for batch in _batches(todo, bodies):
+                head = client.head()
+                envelopes = _sign_chain(client, [bodies[i] for i in batch], head.seq, head.id)
+                for i, published in zip(batch, client.publish(envelopes), strict=True):
+                    outcomes[i] = Outcome(published.id, published.seq, published.existed)
+            return [outcomes[i] for i in range(len(bodies))]
+        except ConflictError:
+            if attempt == MAX_CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def _batches(indexes: list[int], bodies: Sequence[Record]) -> list[list[int]]:
+    batches: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for i in indexes:
+        body_size = bodies[i].ByteSize()
+        if current and (
+            len(current) >= MAX_PUBLISH_BATCH or size + body_size > BATCH_PAYLOAD_BYTES
+        ):
+            batches.append(current)
+            current, size = [], 0
+        current.append(i)
+        size += body_size
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _sign_chain(
+    client: NodeClient, bodies: Sequence[Record], head_seq: int, head_id: str
+) -> list[Envelope]:
+    signing_key = require_key(client)
+    envelopes = []
+    prev, seq = head_id, head_seq
+    issued = now_us()
+    for body in bodies:
+        seq += 1
+        record = Record()
+        record.CopyFrom(body)
+        record.federation_id = client.federation_id
+        record.origin = client.institute
+        record.seq = seq
+        record.prev = prev
+        record.key_id = signing_key.key_id
+        record.issued_at.CopyFrom(timestamp_of_us(issued))
+        envelope = sign_record(record, signing_key)
+        envelopes.append(envelope)
+        prev = record_id(envelope.payload)
+    return envelopes

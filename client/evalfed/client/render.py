@@ -1,0 +1,106 @@
+"""How records, charters and status look on a terminal and as JSON lines."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from evalfed.core.charter import VerifiedCharter
+from evalfed.core.codec import to_dict
+from evalfed.core.records import audience_text, kind_of, parse_record, result_of
+from evalfed.core.timeutil import iso_of_us, timestamp_us
+from evalfed.keys import PublicKey
+from evalfed.v1.node_pb2 import StoredRecord
+from evalfed.v1.record_pb2 import EvaluationResult, Metric
+from rich.console import Console
+from rich.table import Table
+
+
+def number(value: float | None, text: str = "") -> str:
+    """A metric number as people read it; NaN, infinities and absent values say so."""
+    if text:
+        return text
+    if value is None:
+        return "-"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.4g}"
+
+
+def metric_text(metric: Metric) -> str:
+    value = number(metric.value if metric.HasField("value") else None, metric.value_text)
+    if metric.HasField("stderr") or metric.stderr_text:
+        stderr = number(metric.stderr if metric.HasField("stderr") else None, metric.stderr_text)
+        return f"{metric.name}={value} ± {stderr}"
+    return f"{metric.name}={value}"
+
+
+def headline(result: EvaluationResult) -> str:
+    """The first metric of the first score, the one a table row shows."""
+    for score in result.scores:
+        for metric in score.metrics:
+            return metric_text(metric)
+    return "-"
+
+
+def record_json(stored: StoredRecord) -> dict[str, Any]:
+    """One record as a JSON object: header facts, flags, and the body in protobuf's mapping."""
+    record = parse_record(stored.envelope)
+    kind = kind_of(record)
+    data: dict[str, Any] = {
+        "id": stored.id,
+        "origin": record.origin,
+        "seq": record.seq,
+        "prev": record.prev,
+        "kind": kind,
+        "issued_at": iso_of_us(timestamp_us(record.issued_at)),
+        "key_id": record.key_id,
+        "audience": audience_text(record.audience),
+        "origin_forked": stored.origin_forked,
+        "retracted": stored.retracted,
+        "corrected_by": stored.corrected_by,
+    }
+    if record.HasField("embargo_until"):
+        data["embargo_until"] = iso_of_us(timestamp_us(record.embargo_until))
+    data[kind] = to_dict(getattr(record, kind)) if kind else None
+    return data
+
+
+def records_table(console: Console, records: list[StoredRecord]) -> None:
+    table = Table(show_lines=False)
+    for column in ("id", "origin", "seq", "model", "task", "result", "issued", "flags"):
+        table.add_column(column)
+    for stored in records:
+        record = parse_record(stored.envelope)
+        result = result_of(record)
+        flags = [
+            flag
+            for flag, on in (
+                ("FORKED", stored.origin_forked),
+                ("retracted", stored.retracted),
+                ("corrected", bool(stored.corrected_by)),
+            )
+            if on
+        ]
+        table.add_row(
+            stored.id[:12],
+            record.origin,
+            str(record.seq),
+            result.model.id if result else "",
+            result.task.name if result else kind_of(record),
+            headline(result) if result else "",
+            iso_of_us(timestamp_us(record.issued_at)),
+            " ".join(flags),
+        )
+    console.print(table)
+    console.print(f"{len(records)} record(s)")
+
+
+def charter(console: Console, verified: VerifiedCharter) -> None:
+    c = verified.charter
+    console.print(f"federation {c.name!r}, id {verified.federation_id}")
+    console.print(f"admission threshold: {c.threshold} distinct members")
+    for founder in c.founders:
+        console.print(f"  founder {founder.institute}: key {PublicKey(founder.public_key).key_id}")

@@ -1,0 +1,75 @@
+"""Checking one signed record: bytes in, a verified record or an error out. No IO.
+
+Like python-tuf's trusted metadata set, this module never fetches or stores anything:
+the caller supplies the membership state the check is made against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from evalfed.core.errors import InvalidInputError, SignatureError, UnknownSignerError
+from evalfed.core.limits import MAX_SIGNATURES
+from evalfed.core.membership import Membership
+from evalfed.core.records import RecordFacts, facts_of, parse_record, record_id
+from evalfed.core.validate import check_record
+from evalfed.keys.dsse import verify_signatures
+from evalfed.v1.envelope_pb2 import Envelope
+from evalfed.v1.record_pb2 import Record
+from google.protobuf.message import DecodeError
+
+
+@dataclass(frozen=True)
+class VerifiedRecord:
+    """A record whose fields and author signature checked out against the membership."""
+
+    id: str
+    record: Record
+    envelope: Envelope
+
+    @property
+    def origin(self) -> str:
+        return self.record.origin
+
+    @property
+    def seq(self) -> int:
+        return self.record.seq
+
+    @cached_property
+    def facts(self) -> RecordFacts:
+        return facts_of(self.record)
+
+
+def decode_envelope(data: bytes) -> Envelope:
+    envelope = Envelope()
+    try:
+        envelope.ParseFromString(data)
+    except DecodeError:
+        raise InvalidInputError("not a valid evalfed.v1.Envelope message") from None
+    return envelope
+
+
+def check_envelope(envelope: Envelope, membership: Membership) -> VerifiedRecord:
+    """Parses and checks one record envelope: type, fields, and a signature by its origin."""
+    if not envelope.signatures:
+        raise SignatureError("the envelope carries no signature")
+    if len(envelope.signatures) > MAX_SIGNATURES:
+        raise InvalidInputError(
+            f"the envelope carries {len(envelope.signatures)} signatures, over "
+            f"MAX_SIGNATURES={MAX_SIGNATURES}"
+        )
+    record = parse_record(envelope)
+    check_record(record, membership.federation_id)
+    keys = membership.keys_for(record.origin)
+    if not keys:
+        raise UnknownSignerError(
+            f"{record.origin} is not a member of this federation, so its records are not accepted"
+        )
+    if record.key_id not in {k.key_id for k in keys}:
+        raise UnknownSignerError(
+            f"key {record.key_id[:16]} is not an active key of {record.origin}; "
+            "sign with the institute's current key"
+        )
+    verify_signatures(envelope, [k for k in keys if k.key_id == record.key_id])
+    return VerifiedRecord(record_id(envelope.payload), record, envelope)

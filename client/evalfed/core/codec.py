@@ -1,0 +1,87 @@
+"""Text forms of the federation's messages: DSSE JSON envelopes, bundles, native result files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from evalfed.core.errors import InvalidInputError
+from evalfed.v1.envelope_pb2 import Bundle, Envelope
+from evalfed.v1.record_pb2 import EvaluationResult
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+BUNDLE_FORMAT = "evalfed-bundle/v1"
+
+
+def to_json(message: Message) -> str:
+    """Protobuf's JSON mapping, indented, field names in lowerCamelCase."""
+    return json_format.MessageToJson(message, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message)
+
+
+def _parse_text(text: str, what: str, allow_yaml: bool) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if not allow_yaml:
+            raise InvalidInputError(f"{what} is not valid JSON: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"{what} is neither valid JSON nor YAML: {exc}") from None
+
+
+def _from_dict(data: Any, message: Message, what: str) -> None:
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{what} must be a JSON object")
+    try:
+        json_format.ParseDict(data, message)
+    except json_format.ParseError as exc:
+        raise InvalidInputError(f"{what} does not fit the schema: {exc}") from None
+
+
+def envelope_from_json(text: str, what: str = "the envelope") -> Envelope:
+    """A DSSE JSON envelope (payload and sig in standard or URL-safe base64)."""
+    data = _parse_text(text, what, allow_yaml=False)
+    if isinstance(data, dict):
+        data = _standard_base64(data)
+    envelope = Envelope()
+    _from_dict(data, envelope, what)
+    return envelope
+
+
+def _standard_base64(data: dict[str, Any]) -> dict[str, Any]:
+    """DSSE verifiers must accept URL-safe base64 too; protobuf's parser takes standard only."""
+
+    def fix(value: Any) -> Any:
+        return value.replace("-", "+").replace("_", "/") if isinstance(value, str) else value
+
+    data = dict(data)
+    data["payload"] = fix(data.get("payload", ""))
+    data["signatures"] = [
+        {**sig, "sig": fix(sig.get("sig", ""))} if isinstance(sig, dict) else sig
+        for sig in data.get("signatures", [])
+    ]
+    return data
+
+
+def bundle_from_json(text: str) -> Bundle:
+    bundle = Bundle()
+    _from_dict(_parse_text(text, "the bundle", allow_yaml=False), bundle, "the bundle")
+    if bundle.format != BUNDLE_FORMAT:
+        raise InvalidInputError(
+            f"not an evalfed bundle (format {bundle.format!r}, expected {BUNDLE_FORMAT!r})"
+        )
+    return bundle
+
+
+def result_from_text(text: str, what: str = "the result file") -> EvaluationResult:
+    """A native result file: an EvaluationResult in protobuf's JSON mapping, as JSON or YAML."""
+    result = EvaluationResult()
+    _from_dict(_parse_text(text, what, allow_yaml=True), result, what)
+    return result

@@ -1,0 +1,27 @@
+"""Every named limit the federation enforces, in one place so messages can quote them."""
+
+MAX_PAYLOAD_BYTES = 1 << 20
+"""A record's signed payload."""
+
+MAX_SIGNATURES = 8
+"""Signatures on one envelope."""
+
+MAX_PUBLISH_BATCH = 1000
+"""Envelopes in one Publish call."""
+
+MAX_MESSAGE_BYTES = 16 << 20
+"""One gRPC message, either way."""
+
+MAX_METRICS = 10_000
+"""Metrics across all scores of one result."""
+
+MAX_TEXT = 4096
+"""Characters in one name, id or short text field."""
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+"""Records in one Query page."""
+
+SYNC_BATCH_RECORDS = 500
+SYNC_BATCH_BYTES = 1 << 20
+"""A sync batch closes at whichever of these it reaches first."""

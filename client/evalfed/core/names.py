@@ -1,0 +1,28 @@
+"""Rules for the short names the federation uses: institute ids and record ids."""
+
+from __future__ import annotations
+
+import re
+
+from evalfed.core.errors import InvalidInputError
+
+_INSTITUTE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+_RECORD_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_institute_id(institute: str) -> str:
+    """Institute ids are short lowercase slugs such as `us-aisi`."""
+    if not _INSTITUTE.match(institute):
+        raise InvalidInputError(
+            f"institute id {institute!r} is not valid: use 2-63 lowercase letters, digits or '-', "
+            "starting with a letter (e.g. us-aisi)"
+        )
+    return institute
+
+
+def check_record_id(record_id: str) -> str:
+    if not _RECORD_ID.match(record_id):
+        raise InvalidInputError(
+            f"record id {record_id!r} is not valid: a record id is 64 lowercase hex characters"
+        )
+    return record_id

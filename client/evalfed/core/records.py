@@ -1,0 +1,143 @@
+"""Records: building, signing, parsing, and the facts the store indexes them by."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from evalfed.core.errors import InvalidInputError
+from evalfed.core.limits import MAX_PAYLOAD_BYTES
+from evalfed.core.names import check_institute_id
+from evalfed.core.timeutil import timestamp_us
+from evalfed.keys import PrivateKey
+from evalfed.keys.dsse import sign_envelope
+from evalfed.v1.envelope_pb2 import Envelope
+from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
+from google.protobuf.message import DecodeError
+
+RECORD_PAYLOAD_TYPE = "application/vnd.evalfed.record.v1+protobuf"
+
+PUBLIC = Audience.SCOPE_PUBLIC
+MEMBERS = Audience.SCOPE_MEMBERS
+INSTITUTES = Audience.SCOPE_INSTITUTES
+
+
+def record_id(payload: bytes) -> str:
+    """A record's id: lowercase hex SHA-256 of its payload bytes."""
+    return hashlib.sha256(payload).hexdigest()
+
+
+def audience_from_text(text: str | None) -> Audience:
+    """`public`, `members` (or empty), or a comma-separated list of institute ids."""
+    text = (text or "").strip()
+    if text in ("", "members"):
+        return Audience(scope=MEMBERS)
+    if text == "public":
+        return Audience(scope=PUBLIC)
+    names = [check_institute_id(n.strip()) for n in text.split(",") if n.strip()]
+    return Audience(scope=INSTITUTES, institutes=sorted(set(names)))
+
+
+def audience_text(audience: Audience) -> str:
+    if audience.scope == PUBLIC:
+        return "public"
+    if audience.scope == INSTITUTES:
+        return ",".join(audience.institutes)
+    return "members"
+
+
+def kind_of(record: Record) -> str:
+    """The body kind: `result`, `correction`, `retraction` (empty when there is no body)."""
+    return record.WhichOneof("body") or ""
+
+
+def result_of(record: Record) -> EvaluationResult | None:
+    """The evaluation result a record states, directly or as a correction."""
+    kind = kind_of(record)
+    if kind == "result":
+        return record.result
+    if kind == "correction":
+        return record.correction.result
+    return None
+
+
+def body_digest(record: Record) -> str:
+    """A digest of the body alone, for spotting the same result published twice.
+
+    Only for de-duplication inside one node, never for signatures: it re-serializes.
+    """
+    kind = kind_of(record)
+    body = getattr(record, kind) if kind else None
+    data = body.SerializeToString(deterministic=True) if body is not None else b""
+    return hashlib.sha256(kind.encode() + b"\0" + data).hexdigest()
+
+
+def sign_record(record: Record, key: PrivateKey) -> Envelope:
+    """Serializes `record` once and signs those bytes; the key id in the record must match."""
+    if record.key_id != key.key_id:
+        raise InvalidInputError("record.key_id must be the id of the key that signs it")
+    return sign_envelope(RECORD_PAYLOAD_TYPE, record.SerializeToString(), [key])
+
+
+def parse_record(envelope: Envelope) -> Record:
+    """The record inside an envelope, after checking its type and size (not its signature)."""
+    if envelope.payload_type != RECORD_PAYLOAD_TYPE:
+        raise InvalidInputError(
+            f"payload type {envelope.payload_type!r} is not an evalfed record "
+            f"({RECORD_PAYLOAD_TYPE!r})"
+        )
+    if len(envelope.payload) > MAX_PAYLOAD_BYTES:
+        raise InvalidInputError(
+            f"record payload is {len(envelope.payload)} bytes, over the limit "
+            f"MAX_PAYLOAD_BYTES={MAX_PAYLOAD_BYTES}"
+        )
+    record = Record()
+    try:
+        record.ParseFromString(envelope.payload)
+    except DecodeError:
+        raise InvalidInputError("record payload is not a valid evalfed.v1.Record message") from None
+    return record
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """The columns a node indexes a record by, taken from its parsed payload."""
+
+    origin: str
+    seq: int
+    prev: str
+    kind: str
+    model: str
+    task: str
+    issued_at_us: int
+    audience_scope: int
+    audience: str
+    embargo_until_us: int | None
+    target: str
+    source_sha256: str
+    body_digest: str
+
+
+def facts_of(record: Record) -> RecordFacts:
+    result = result_of(record)
+    kind = kind_of(record)
+    target = ""
+    if kind in ("correction", "retraction"):
+        target = getattr(record, kind).target
+    return RecordFacts(
+        origin=record.origin,
+        seq=record.seq,
+        prev=record.prev,
+        kind=kind,
+        model=result.model.id if result else "",
+        task=result.task.name if result else "",
+        issued_at_us=timestamp_us(record.issued_at),
+        audience_scope=record.audience.scope,
+        audience=",".join(record.audience.institutes),
+        embargo_until_us=timestamp_us(record.embargo_until)
+        if record.HasField("embargo_until")
+        else None,
+        target=target,
+        source_sha256=result.source.sha256 if result else "",
+        body_digest=body_digest(record),
+    )

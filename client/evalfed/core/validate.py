@@ -1,0 +1,83 @@
+"""Field rules for records and results: what must be present and how large things may be."""
+
+from __future__ import annotations
+
+import re
+
+from evalfed.core.errors import InvalidInputError
+from evalfed.core.limits import MAX_METRICS, MAX_TEXT
+from evalfed.core.names import check_institute_id, check_record_id
+from evalfed.core.records import kind_of, result_of
+from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_result(result: EvaluationResult) -> None:
+    """The fields every result needs, and the size limits; raises InvalidInputError."""
+    missing = [
+        name
+        for name, value in (
+            ("model.id", result.model.id),
+            ("task.name", result.task.name),
+        )
+        if not value.strip()
+    ]
+    if missing:
+        raise InvalidInputError(f"the result lacks required field(s): {', '.join(missing)}")
+    metrics = sum(len(score.metrics) for score in result.scores)
+    if metrics > MAX_METRICS:
+        raise InvalidInputError(
+            f"the result has {metrics} metrics, over the limit MAX_METRICS={MAX_METRICS}"
+        )
+    for score in result.scores:
+        if not score.scorer.strip():
+            raise InvalidInputError("every score needs a `scorer` name")
+        for metric in score.metrics:
+            if not metric.name.strip():
+                raise InvalidInputError(f"a metric of scorer {score.scorer!r} has no `name`")
+    for label, text in (
+        ("model.id", result.model.id),
+        ("model.developer", result.model.developer),
+        ("task.name", result.task.name),
+        ("task.version", result.task.version),
+    ):
+        if len(text) > MAX_TEXT:
+            raise InvalidInputError(f"{label} is {len(text)} characters, over MAX_TEXT={MAX_TEXT}")
+    if result.source.sha256 and not _HEX64.match(result.source.sha256):
+        raise InvalidInputError("source.sha256 must be 64 lowercase hex characters")
+
+
+def check_record(record: Record, federation_id: str) -> None:
+    """Header and body rules; signatures are checked elsewhere."""
+    if record.federation_id != federation_id:
+        raise InvalidInputError(
+            f"the record belongs to federation {record.federation_id[:16] or '(none)'}, "
+            f"not this one ({federation_id[:16]})"
+        )
+    check_institute_id(record.origin)
+    if record.seq < 1:
+        raise InvalidInputError("record seq starts at 1")
+    if record.seq == 1 and record.prev:
+        raise InvalidInputError("the first record of a log (seq 1) has no prev")
+    if record.seq > 1 and not _HEX64.match(record.prev):
+        raise InvalidInputError(
+            f"record seq {record.seq} needs prev: the 64-hex id of its origin's previous record"
+        )
+    if not _HEX64.match(record.key_id):
+        raise InvalidInputError("record key_id must be the 64-hex id of the signing key")
+    if not record.HasField("issued_at"):
+        raise InvalidInputError("record issued_at is required")
+    if record.audience.scope == Audience.SCOPE_INSTITUTES:
+        if not record.audience.institutes:
+            raise InvalidInputError("an audience of named institutes must name at least one")
+        for name in record.audience.institutes:
+            check_institute_id(name)
+    kind = kind_of(record)
+    if not kind:
+        raise InvalidInputError("the record has no body (result, correction or retraction)")
+    if kind in ("correction", "retraction"):
+        check_record_id(getattr(record, kind).target)
+    result = result_of(record)
+    if result is not None:
+        check_result(result)

@@ -1,0 +1,34 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Charter(_message.Message):
+    __slots__ = ("name", "threshold", "founders", "created_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    FOUNDERS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    threshold: int
+    founders: _containers.RepeatedCompositeFieldContainer[Founder]
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., threshold: _Optional[int] = ..., founders: _Optional[_Iterable[_Union[Founder, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Founder(_message.Message):
+    __slots__ = ("institute", "public_key", "name", "country")
+    INSTITUTE_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    institute: str
+    public_key: bytes
+    name: str
+    country: str
+    def __init__(self, institute: _Optional[str] = ..., public_key: _Optional[bytes] = ..., name: _Optional[str] = ..., country: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,227 @@
+import datetime
+
+from evalfed.v1 import envelope_pb2 as _envelope_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PublishRequest(_message.Message):
+    __slots__ = ("envelopes",)
+    ENVELOPES_FIELD_NUMBER: _ClassVar[int]
+    envelopes: _containers.RepeatedCompositeFieldContainer[_envelope_pb2.Envelope]
+    def __init__(self, envelopes: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ...) -> None: ...
+
+class PublishResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[Published]
+    def __init__(self, results: _Optional[_Iterable[_Union[Published, _Mapping]]] = ...) -> None: ...
+
+class Published(_message.Message):
+    __slots__ = ("id", "seq", "existed")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    EXISTED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    seq: int
+    existed: bool
+    def __init__(self, id: _Optional[str] = ..., seq: _Optional[int] = ..., existed: _Optional[bool] = ...) -> None: ...
+
+class GetRecordRequest(_message.Message):
+    __slots__ = ("id", "bundle")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    bundle: bool
+    def __init__(self, id: _Optional[str] = ..., bundle: _Optional[bool] = ...) -> None: ...
+
+class GetRecordResponse(_message.Message):
+    __slots__ = ("record", "bundle")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    record: StoredRecord
+    bundle: _envelope_pb2.Bundle
+    def __init__(self, record: _Optional[_Union[StoredRecord, _Mapping]] = ..., bundle: _Optional[_Union[_envelope_pb2.Bundle, _Mapping]] = ...) -> None: ...
+
+class StoredRecord(_message.Message):
+    __slots__ = ("id", "envelope", "received_at", "origin_forked", "retracted", "corrected_by")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FORKED_FIELD_NUMBER: _ClassVar[int]
+    RETRACTED_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_BY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    envelope: _envelope_pb2.Envelope
+    received_at: _timestamp_pb2.Timestamp
+    origin_forked: bool
+    retracted: bool
+    corrected_by: str
+    def __init__(self, id: _Optional[str] = ..., envelope: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin_forked: _Optional[bool] = ..., retracted: _Optional[bool] = ..., corrected_by: _Optional[str] = ...) -> None: ...
+
+class QueryRequest(_message.Message):
+    __slots__ = ("model", "task", "origin", "kind", "page_size", "page_token")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    task: str
+    origin: str
+    kind: str
+    page_size: int
+    page_token: str
+    def __init__(self, model: _Optional[str] = ..., task: _Optional[str] = ..., origin: _Optional[str] = ..., kind: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class QueryResponse(_message.Message):
+    __slots__ = ("records", "next_page_token")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[StoredRecord]
+    next_page_token: str
+    def __init__(self, records: _Optional[_Iterable[_Union[StoredRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetHeadRequest(_message.Message):
+    __slots__ = ("origin",)
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    def __init__(self, origin: _Optional[str] = ...) -> None: ...
+
+class GetHeadResponse(_message.Message):
+    __slots__ = ("origin", "seq", "id")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    seq: int
+    id: str
+    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ...) -> None: ...
+
+class FindExistingRequest(_message.Message):
+    __slots__ = ("body_digests",)
+    BODY_DIGESTS_FIELD_NUMBER: _ClassVar[int]
+    body_digests: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, body_digests: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class FindExistingResponse(_message.Message):
+    __slots__ = ("ids",)
+    class IdsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.ScalarMap[str, str]
+    def __init__(self, ids: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class GetInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetInfoResponse(_message.Message):
+    __slots__ = ("institute", "federation_id", "charter", "version", "insecure")
+    INSTITUTE_FIELD_NUMBER: _ClassVar[int]
+    FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHARTER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    INSECURE_FIELD_NUMBER: _ClassVar[int]
+    institute: str
+    federation_id: str
+    charter: _envelope_pb2.Envelope
+    version: str
+    insecure: bool
+    def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., charter: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., version: _Optional[str] = ..., insecure: _Optional[bool] = ...) -> None: ...
+
+class Cursor(_message.Message):
+    __slots__ = ("origin", "seq")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    seq: int
+    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
+
+class SyncRequest(_message.Message):
+    __slots__ = ("have", "follow")
+    HAVE_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    have: _containers.RepeatedCompositeFieldContainer[Cursor]
+    follow: bool
+    def __init__(self, have: _Optional[_Iterable[_Union[Cursor, _Mapping]]] = ..., follow: _Optional[bool] = ...) -> None: ...
+
+class SyncBatch(_message.Message):
+    __slots__ = ("envelopes", "caught_up")
+    ENVELOPES_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    envelopes: _containers.RepeatedScalarFieldContainer[bytes]
+    caught_up: bool
+    def __init__(self, envelopes: _Optional[_Iterable[bytes]] = ..., caught_up: _Optional[bool] = ...) -> None: ...
+
+class GetStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetStatusResponse(_message.Message):
+    __slots__ = ("institute", "federation_id", "heads", "peers", "forked_origins", "records")
+    INSTITUTE_FIELD_NUMBER: _ClassVar[int]
+    FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    HEADS_FIELD_NUMBER: _ClassVar[int]
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    FORKED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    institute: str
+    federation_id: str
+    heads: _containers.RepeatedCompositeFieldContainer[OriginHead]
+    peers: _containers.RepeatedCompositeFieldContainer[PeerStatus]
+    forked_origins: _containers.RepeatedScalarFieldContainer[str]
+    records: int
+    def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., heads: _Optional[_Iterable[_Union[OriginHead, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., forked_origins: _Optional[_Iterable[str]] = ..., records: _Optional[int] = ...) -> None: ...
+
+class OriginHead(_message.Message):
+    __slots__ = ("origin", "seq", "id", "forked")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    FORKED_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    seq: int
+    id: str
+    forked: bool
+    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ..., forked: _Optional[bool] = ...) -> None: ...
+
+class PeerStatus(_message.Message):
+    __slots__ = ("address", "institute", "state", "last_contact", "received", "rejected", "rejected_by_reason", "last_error", "heads")
+    class RejectedByReasonEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    LAST_CONTACT_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_BY_REASON_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    HEADS_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    institute: str
+    state: str
+    last_contact: _timestamp_pb2.Timestamp
+    received: int
+    rejected: int
+    rejected_by_reason: _containers.ScalarMap[str, int]
+    last_error: str
+    heads: _containers.RepeatedCompositeFieldContainer[OriginHead]
+    def __init__(self, address: _Optional[str] = ..., institute: _Optional[str] = ..., state: _Optional[str] = ..., last_contact: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received: _Optional[int] = ..., rejected: _Optional[int] = ..., rejected_by_reason: _Optional[_Mapping[str, int]] = ..., last_error: _Optional[str] = ..., heads: _Optional[_Iterable[_Union[OriginHead, _Mapping]]] = ...) -> None: ...

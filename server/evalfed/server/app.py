@@ -1,0 +1,134 @@
+"""Assembling a node (storage, service, gRPC server) and running it until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import FrameType
+
+import grpc
+from evalfed.client.channel import CHANNEL_OPTIONS
+from evalfed.core.charter import verify_charter
+from evalfed.core.codec import envelope_from_json
+from evalfed.core.errors import InvalidInputError
+from evalfed.core.membership import Membership
+from evalfed.server.config import NodeConfig
+from evalfed.server.guard import Guard
+from evalfed.server.service import NodeService
+from evalfed.server.servicer import NodeApi
+from evalfed.server.storage.engine import make_engine, migrate
+from evalfed.server.storage.store import RecordStore
+from evalfed.v1 import node_pb2
+from evalfed.v1.node_pb2_grpc import add_NodeServicer_to_server
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy.engine import Engine
+
+log = logging.getLogger("evalfed.node")
+
+SHUTDOWN_GRACE_S = 5.0
+SERVICE_NAME = node_pb2.DESCRIPTOR.services_by_name["Node"].full_name
+
+
+@dataclass
+class Node:
+    """A built node: call start(), then stop() (or serve() to run until a signal)."""
+
+    config: NodeConfig
+    server: grpc.Server
+    port: int
+    engine: Engine
+    store: RecordStore
+    service: NodeService
+    health: health.HealthServicer
+
+    @property
+    def address(self) -> str:
+        host = self.config.listen.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
+
+    def start(self) -> None:
+        self.server.start()
+        self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+
+    def stop(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Stops taking calls, lets running ones finish for `grace_s`, then closes storage."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace_s).wait()
+        self.engine.dispose()
+
+
+def load_membership(config: NodeConfig) -> Membership:
+    try:
+        text = config.charter_path.read_text()
+    except FileNotFoundError:
+        raise InvalidInputError(
+            f"{config.charter_path} is missing; `evalfed node init` copies the charter there"
+        ) from None
+    membership = Membership(verify_charter(envelope_from_json(text, "the federation charter")))
+    if not membership.is_member(config.institute):
+        raise InvalidInputError(
+            f"{config.institute} is not a member of federation {membership.federation_id[:16]}"
+        )
+    return membership
+
+
+def build_node(config: NodeConfig) -> Node:
+    """Builds the node and binds its port (0 picks a free one); nothing is served until start()."""
+    membership = load_membership(config)
+    engine = make_engine(config.database())
+    migrate(engine)
+    store = RecordStore(engine)
+    service = NodeService(config.institute, membership, store)
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="rpc"),
+        interceptors=[Guard(membership)],
+        options=CHANNEL_OPTIONS,
+    )
+    add_NodeServicer_to_server(
+        NodeApi(service, membership.charter.envelope, config.insecure), server
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    if not config.insecure:
+        raise InvalidInputError(
+            "TLS is not available in this version; start the node with --insecure on loopback"
+        )
+    port = server.add_insecure_port(config.listen)
+    if port == 0:
+        raise InvalidInputError(
+            f"cannot listen on {config.listen}: the address is in use or invalid"
+        )
+    return Node(config, server, port, engine, store, service, health_servicer)
+
+
+def serve(config: NodeConfig) -> None:
+    """Runs the node until SIGTERM or SIGINT, then drains calls and stops."""
+    node = build_node(config)
+    node.start()
+    if config.insecure:
+        log.warning(
+            "INSECURE MODE: node-to-node traffic is neither encrypted nor bound to an institute; "
+            "use only on loopback for demos"
+        )
+    print(f"evalfed node {config.institute} listening on {node.address}", flush=True)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s; draining and stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stopping.wait()
+    node.stop()
+    print(f"evalfed node {config.institute} stopped", flush=True)
+    sys.stdout.flush()

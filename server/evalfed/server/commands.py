@@ -1,0 +1,46 @@
+"""The `evalfed node` commands: preparing a data folder and running the node."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from evalfed.core.charter import verify_charter
+from evalfed.core.codec import envelope_from_json
+from evalfed.core.errors import InvalidInputError
+from evalfed.core.names import check_institute_id
+from evalfed.keys import load_public_key
+from evalfed.server.app import serve
+from evalfed.server.config import NodeConfig
+from evalfed.server.datadir import prepare_data_dir
+
+
+def node_init(args: argparse.Namespace) -> int:
+    data_dir = Path(args.dir)
+    try:
+        charter_text = Path(args.federation).read_text()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {args.federation}: {exc.strerror}") from None
+    charter = verify_charter(envelope_from_json(charter_text, "the federation charter"))
+    config = NodeConfig(
+        data_dir=data_dir,
+        institute=check_institute_id(args.institute),
+        listen=args.listen,
+        database_url=args.database,
+        insecure=args.insecure,
+    )
+    prepare_data_dir(config, charter, load_public_key(args.key), args.peer)
+    print(f"node data folder {data_dir} ready for {config.institute}")
+    print(f"start it with: evalfed node run {data_dir}")
+    return 0
+
+
+def node_run(args: argparse.Namespace) -> int:
+    config = NodeConfig.load(args.dir)
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    serve(config)
+    return 0

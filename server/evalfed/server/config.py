@@ -1,0 +1,68 @@
+"""A node's configuration: `node.toml` in its data folder, then `EVALFED_*` overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from evalfed.core.errors import InvalidInputError
+
+CONFIG_FILE = "node.toml"
+CHARTER_FILE = "federation.json"
+DEFAULT_LISTEN = "127.0.0.1:7700"
+
+
+@dataclass
+class NodeConfig:
+    """Everything a node needs to start; paths are relative to `data_dir` unless absolute."""
+
+    data_dir: Path
+    institute: str
+    listen: str = DEFAULT_LISTEN
+    database_url: str = ""
+    insecure: bool = False
+    max_workers: int = 16
+    log_level: str = "INFO"
+
+    @property
+    def charter_path(self) -> Path:
+        return self.data_dir / CHARTER_FILE
+
+    def database(self) -> str:
+        """The SQLAlchemy URL: the configured one, or SQLite (WAL) in the data folder."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'node.db').resolve()}"
+
+    def save(self) -> None:
+        data = {k: v for k, v in asdict(self).items() if k != "data_dir"}
+        (self.data_dir / CONFIG_FILE).write_text(tomli_w.dumps(data))
+
+    @classmethod
+    def load(cls, data_dir: Path | str, env: dict[str, str] | None = None) -> NodeConfig:
+        """Reads `node.toml`; EVALFED_LISTEN, EVALFED_DATABASE_URL, EVALFED_LOG_LEVEL override."""
+        data_dir = Path(data_dir)
+        path = data_dir / CONFIG_FILE
+        try:
+            data: dict[str, Any] = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise InvalidInputError(
+                f"{data_dir} is not a node data folder (no {CONFIG_FILE}); "
+                "create one with `evalfed node init`"
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInputError(f"{path} is not valid TOML: {exc}") from None
+        env = dict(os.environ) if env is None else env
+        overrides = {
+            "listen": env.get("EVALFED_LISTEN"),
+            "database_url": env.get("EVALFED_DATABASE_URL"),
+            "log_level": env.get("EVALFED_LOG_LEVEL"),
+        }
+        data.update({k: v for k, v in overrides.items() if v})
+        known = {f for f in cls.__dataclass_fields__ if f != "data_dir"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInputError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+        return cls(data_dir=data_dir, **data)

@@ -1,0 +1,126 @@
+"""The one server interceptor: authenticates the caller and maps errors to gRPC statuses.
+
+A call signed with a member's key runs as that institute; an unsigned call runs anonymous
+(public records only). Every EvalfedError becomes its one status with its message; anything
+else is INTERNAL, logged with its stack, and its details stay in the log.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from evalfed.client.status import HEAD_ID, HEAD_SEQ, code_of
+from evalfed.core.callauth import MAX_CLOCK_SKEW_S, check_call, is_signed_call
+from evalfed.core.errors import AuthenticationError, ConflictError, EvalfedError
+from evalfed.core.membership import Membership
+from evalfed.server.storage.store import Viewer
+
+log = logging.getLogger(__name__)
+
+SERVICE_PREFIX = "/evalfed.v1."
+NONCE_CACHE_SIZE = 100_000
+
+_viewer: contextvars.ContextVar[Viewer] = contextvars.ContextVar("viewer")
+
+
+def current_viewer() -> Viewer:
+    """The authenticated caller of the RPC being served."""
+    return _viewer.get()
+
+
+class NonceCache:
+    """Remembers recent call nonces so a captured call cannot be replayed."""
+
+    def __init__(self, size: int = NONCE_CACHE_SIZE) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def add(self, nonce: str, now: float) -> bool:
+        """False when `nonce` was seen within the clock-skew window."""
+        with self._lock:
+            while self._seen and (
+                len(self._seen) >= self._size
+                or next(iter(self._seen.values())) < now - 2 * MAX_CLOCK_SKEW_S
+            ):
+                self._seen.popitem(last=False)
+            if nonce in self._seen:
+                return False
+            self._seen[nonce] = now
+            return True
+
+
+class Guard(grpc.ServerInterceptor):
+    """Authenticates callers and turns errors into statuses for every evalfed RPC."""
+
+    def __init__(self, membership: Membership) -> None:
+        self.membership = membership
+        self.nonces = NonceCache()
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = continuation(details)
+        if handler is None or not details.method.startswith(SERVICE_PREFIX):
+            return handler
+        method = details.method
+        metadata = dict(details.invocation_metadata or ())
+        if handler.unary_unary is not None:
+            inner = handler.unary_unary
+
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                token = None
+                try:
+                    token = _viewer.set(self._authenticate(metadata, method))
+                    return inner(request, context)
+                except Exception as exc:
+                    _abort(context, exc, method)
+                finally:
+                    if token is not None:
+                        _viewer.reset(token)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream is not None:
+            inner_stream = handler.unary_stream
+
+            def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                try:
+                    _viewer.set(self._authenticate(metadata, method))
+                    yield from inner_stream(request, context)
+                except Exception as exc:
+                    _abort(context, exc, method)
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream, handler.request_deserializer, handler.response_serializer
+            )
+        return handler
+
+    def _authenticate(self, metadata: dict[str, Any], method: str) -> Viewer:
+        if not is_signed_call(metadata):
+            return Viewer.anonymous()
+        now = time.time()
+        identity = check_call(metadata, method, self.membership, int(now))
+        if not self.nonces.add(identity.nonce, now):
+            raise AuthenticationError("this call was already made once (replayed nonce)")
+        return Viewer(identity.institute)
+
+
+def _abort(context: grpc.ServicerContext, exc: Exception, method: str) -> None:
+    if isinstance(exc, EvalfedError):
+        if isinstance(exc, ConflictError):
+            context.set_trailing_metadata(((HEAD_SEQ, str(exc.head_seq)), (HEAD_ID, exc.head_id)))
+        log.info("%s refused: %s: %s", method, type(exc).__name__, exc)
+        context.abort(code_of(exc), str(exc))
+    log.exception("%s failed", method)
+    context.abort(grpc.StatusCode.INTERNAL, "internal error in the node; its log has the details")

@@ -1,0 +1,132 @@
+"""The node's domain service: publish, read and query, with no gRPC in sight."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+
+from evalfed.core.checks import check_envelope
+from evalfed.core.codec import BUNDLE_FORMAT
+from evalfed.core.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    LimitError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from evalfed.core.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PUBLISH_BATCH
+from evalfed.core.membership import Membership
+from evalfed.core.names import check_institute_id, check_record_id
+from evalfed.core.timeutil import timestamp_of_us
+from evalfed.server.storage.store import Appended, Head, QueryFilter, RecordStore, Viewer
+from evalfed.v1.envelope_pb2 import Bundle, Envelope
+from evalfed.v1.node_pb2 import StoredRecord
+from sqlalchemy.engine import Row
+
+QUERY_KINDS = ("", "result", "correction", "retraction")
+
+
+class NodeService:
+    """One institute's node: accepts its own institute's records and serves what callers may see."""
+
+    def __init__(self, institute: str, membership: Membership, store: RecordStore) -> None:
+        self.institute = institute
+        self.membership = membership
+        self.store = store
+
+    def publish(self, envelopes: Sequence[Envelope]) -> list[Appended]:
+        if not envelopes:
+            raise InvalidInputError("the publish request holds no envelopes")
+        if len(envelopes) > MAX_PUBLISH_BATCH:
+            raise LimitError(
+                f"{len(envelopes)} envelopes in one publish, over "
+                f"MAX_PUBLISH_BATCH={MAX_PUBLISH_BATCH}; split the batch"
+            )
+        verified = [check_envelope(e, self.membership) for e in envelopes]
+        for record in verified:
+            if record.origin != self.institute:
+                raise PermissionDeniedError(
+                    f"this node publishes only {self.institute}'s records, not {record.origin}'s; "
+                    "publish to your own institute's node"
+                )
+        return self.store.append_own(verified, received_from="publish")
+
+    def head(self, origin: str, viewer: Viewer) -> Head:
+        _require_member(viewer)
+        return self.store.head(check_institute_id(origin) if origin else self.institute)
+
+    def heads(self, viewer: Viewer) -> list[Head]:
+        _require_member(viewer)
+        return self.store.heads()
+
+    def find_existing(self, digests: Sequence[str], viewer: Viewer) -> dict[str, str]:
+        institute = _require_member(viewer)
+        if len(digests) > MAX_PUBLISH_BATCH:
+            raise LimitError(f"at most MAX_PUBLISH_BATCH={MAX_PUBLISH_BATCH} digests per call")
+        return self.store.find_digests(institute, digests)
+
+    def get(self, record_id: str, viewer: Viewer) -> StoredRecord:
+        row = self.store.get(check_record_id(record_id), viewer)
+        if row is None:
+            raise NotFoundError(f"no record {record_id} that you may see is held here")
+        return self._stored([row])[0]
+
+    def bundle(self, stored: StoredRecord) -> Bundle:
+        return Bundle(
+            format=BUNDLE_FORMAT,
+            federation_id=self.membership.federation_id,
+            record_id=stored.id,
+            record=stored.envelope,
+        )
+
+    def query(
+        self, where: QueryFilter, viewer: Viewer, page_size: int, page_token: str
+    ) -> tuple[list[StoredRecord], str]:
+        if where.kind not in QUERY_KINDS:
+            raise InvalidInputError(f"kind must be one of {', '.join(QUERY_KINDS[1:])}")
+        if page_size > MAX_PAGE_SIZE:
+            raise LimitError(f"page_size {page_size} is over MAX_PAGE_SIZE={MAX_PAGE_SIZE}")
+        size = page_size or DEFAULT_PAGE_SIZE
+        rows = self.store.query(where, viewer, size + 1, _decode_token(page_token))
+        more = len(rows) > size
+        rows = rows[:size]
+        token = _encode_token(rows[-1].pos) if more and rows else ""
+        return self._stored(rows), token
+
+    def _stored(self, rows: list[Row]) -> list[StoredRecord]:
+        superseded = self.store.superseded(r.id for r in rows)
+        forked = self.store.forked_origins()
+        out = []
+        for row in rows:
+            stored = StoredRecord(id=row.id, origin_forked=row.origin in forked)
+            stored.envelope.ParseFromString(row.envelope)
+            stored.received_at.CopyFrom(timestamp_of_us(row.received_at_us))
+            kind, by = superseded.get(row.id, ("", ""))
+            stored.retracted = kind == "retraction"
+            stored.corrected_by = by if kind == "correction" else ""
+            out.append(stored)
+        return out
+
+
+def _require_member(viewer: Viewer) -> str:
+    if viewer.institute is None:
+        raise AuthenticationError("this call needs a member's signed credentials (--key KEYFILE)")
+    return viewer.institute
+
+
+def _encode_token(pos: int) -> str:
+    return base64.urlsafe_b64encode(f"pos:{pos}".encode()).decode()
+
+
+def _decode_token(token: str) -> int | None:
+    if not token:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        if not text.startswith("pos:"):
+            raise ValueError
+        return int(text[4:])
+    except ValueError:
+        raise InvalidInputError(
+            "page_token is not one this node issued; pass next_page_token unchanged"
+        ) from None

@@ -1,0 +1,93 @@
+"""The gRPC face of the node: parse each request, call the service, build the response."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+from evalfed.server.guard import current_viewer
+from evalfed.server.service import NodeService
+from evalfed.server.storage.store import QueryFilter
+from evalfed.v1 import node_pb2 as pb
+from evalfed.v1.envelope_pb2 import Envelope
+from evalfed.v1.node_pb2_grpc import NodeServicer
+
+VERSION = "0.1.0"
+
+
+class NodeApi(NodeServicer):
+    """Implements evalfed.v1.Node on a NodeService."""
+
+    def __init__(self, service: NodeService, charter: Envelope, insecure: bool) -> None:
+        self.service = service
+        self.charter = charter
+        self.insecure = insecure
+
+    def Publish(
+        self, request: pb.PublishRequest, context: grpc.ServicerContext
+    ) -> pb.PublishResponse:
+        appended = self.service.publish(list(request.envelopes))
+        return pb.PublishResponse(
+            results=[pb.Published(id=a.id, seq=a.seq, existed=a.existed) for a in appended]
+        )
+
+    def GetRecord(
+        self, request: pb.GetRecordRequest, context: grpc.ServicerContext
+    ) -> pb.GetRecordResponse:
+        stored = self.service.get(request.id, current_viewer())
+        response = pb.GetRecordResponse(record=stored)
+        if request.bundle:
+            response.bundle.CopyFrom(self.service.bundle(stored))
+        return response
+
+    def Query(self, request: pb.QueryRequest, context: grpc.ServicerContext) -> pb.QueryResponse:
+        where = QueryFilter(
+            model=request.model, task=request.task, origin=request.origin, kind=request.kind
+        )
+        stored, token = self.service.query(
+            where, current_viewer(), request.page_size, request.page_token
+        )
+        return pb.QueryResponse(records=stored, next_page_token=token)
+
+    def GetHead(
+        self, request: pb.GetHeadRequest, context: grpc.ServicerContext
+    ) -> pb.GetHeadResponse:
+        head = self.service.head(request.origin, current_viewer())
+        return pb.GetHeadResponse(origin=head.origin, seq=head.seq, id=head.id)
+
+    def FindExisting(
+        self, request: pb.FindExistingRequest, context: grpc.ServicerContext
+    ) -> pb.FindExistingResponse:
+        ids = self.service.find_existing(list(request.body_digests), current_viewer())
+        return pb.FindExistingResponse(ids=ids)
+
+    def GetInfo(
+        self, request: pb.GetInfoRequest, context: grpc.ServicerContext
+    ) -> pb.GetInfoResponse:
+        return pb.GetInfoResponse(
+            institute=self.service.institute,
+            federation_id=self.service.membership.federation_id,
+            charter=self.charter,
+            version=VERSION,
+            insecure=self.insecure,
+        )
+
+    def Sync(
+        self, request: pb.SyncRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.SyncBatch]:
+        raise NotImplementedError
+
+    def GetStatus(
+        self, request: pb.GetStatusRequest, context: grpc.ServicerContext
+    ) -> pb.GetStatusResponse:
+        heads = [
+            pb.OriginHead(origin=h.origin, seq=h.seq, id=h.id, forked=h.forked)
+            for h in self.service.heads(current_viewer())
+        ]
+        return pb.GetStatusResponse(
+            institute=self.service.institute,
+            federation_id=self.service.membership.federation_id,
+            heads=heads,
+            forked_origins=[h.origin for h in heads if h.forked],
+            records=self.service.store.count(),
+        )

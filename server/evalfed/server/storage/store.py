@@ -1,0 +1,263 @@
+"""The record store: appends verified records, keeps each origin's head, answers reads.
+
+Every append is one transaction: the rows, the log heads and (for sync) the cursor move
+together, so a crash at any point leaves either all of a batch or none of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from evalfed.core.checks import VerifiedRecord
+from evalfed.core.errors import ConflictError
+from evalfed.core.records import INSTITUTES, PUBLIC
+from evalfed.core.timeutil import now_us
+from evalfed.server.storage.schema import logs, records
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.sql.elements import ColumnElement
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading: a member institute, or nobody (anonymous, public records only)."""
+
+    institute: str | None
+
+    @classmethod
+    def anonymous(cls) -> Viewer:
+        return cls(None)
+
+
+@dataclass(frozen=True)
+class Head:
+    origin: str
+    seq: int
+    id: str
+    forked: bool = False
+
+
+@dataclass(frozen=True)
+class Appended:
+    """One record of an append: its id and seq, and whether the node held it already."""
+
+    id: str
+    seq: int
+    existed: bool
+
+
+@dataclass(frozen=True)
+class QueryFilter:
+    model: str = ""
+    task: str = ""
+    origin: str = ""
+    kind: str = ""
+
+
+def _row_of(verified: VerifiedRecord, received_from: str, received_at: int) -> dict[str, object]:
+    facts = verified.facts
+    return {
+        "id": verified.id,
+        "origin": facts.origin,
+        "seq": facts.seq,
+        "prev": facts.prev,
+        "kind": facts.kind,
+        "model": facts.model[:256],
+        "task": facts.task[:256],
+        "issued_at_us": facts.issued_at_us,
+        "audience_scope": facts.audience_scope,
+        "audience": f",{facts.audience}," if facts.audience else "",
+        "embargo_until_us": facts.embargo_until_us,
+        "target": facts.target,
+        "source_sha256": facts.source_sha256,
+        "body_digest": facts.body_digest,
+        "envelope": verified.envelope.SerializeToString(),
+        "received_at_us": received_at,
+        "received_from": received_from,
+    }
+
+
+def visible_to(viewer: Viewer, now: int) -> ColumnElement[bool]:
+    """The SQL condition for records `viewer` may see (see evalfed.core audience rules)."""
+    public = records.c.audience_scope == PUBLIC
+    if viewer.institute is None:
+        return public
+    return or_(
+        records.c.audience_scope != INSTITUTES,
+        records.c.origin == viewer.institute,
+        records.c.audience.like(f"%,{viewer.institute},%"),
+        and_(records.c.embargo_until_us.is_not(None), records.c.embargo_until_us <= now),
+    )
+
+
+class RecordStore:
+    """Reads and writes records and log heads through one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._write_lock = threading.Lock()
+        self._appended = threading.Condition()
+        self._last_pos = self.max_pos()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def max_pos(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(records.c.pos))).scalar() or 0)
+
+    def head(self, origin: str) -> Head:
+        with self.engine.connect() as conn:
+            return _head(conn, origin)
+
+    def heads(self) -> list[Head]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(logs).order_by(logs.c.origin)).all()
+        return [Head(r.origin, r.head_seq, r.head_id, r.forked) for r in rows]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(records)).scalar() or 0)
+
+    def get(self, record_id: str, viewer: Viewer) -> Row | None:
+        query = select(records).where(records.c.id == record_id, visible_to(viewer, now_us()))
+        with self.engine.connect() as conn:
+            return conn.execute(query).first()
+
+    def find_digests(self, origin: str, digests: Sequence[str]) -> dict[str, str]:
+        query = select(records.c.body_digest, records.c.id).where(
+            records.c.origin == origin,
+            records.c.kind == "result",
+            records.c.body_digest.in_(list(digests)),
+        )
+        with self.engine.connect() as conn:
+            return {r.body_digest: r.id for r in conn.execute(query)}
+
+    def query(
+        self, where: QueryFilter, viewer: Viewer, page_size: int, before_pos: int | None
+    ) -> list[Row]:
+        """Newest first; `before_pos` continues after the last row of a previous page."""
+        conditions = [visible_to(viewer, now_us())]
+        for column, value in (
+            (records.c.model, where.model),
+            (records.c.task, where.task),
+            (records.c.origin, where.origin),
+            (records.c.kind, where.kind),
+        ):
+            if value:
+                conditions.append(column == value)
+        if before_pos is not None:
+            conditions.append(records.c.pos < before_pos)
+        query = select(records).where(*conditions).order_by(records.c.pos.desc()).limit(page_size)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def superseded(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """For each id a later record retracts or corrects: (kind, that record's id)."""
+        query = select(records.c.target, records.c.kind, records.c.id).where(
+            records.c.target.in_(list(ids)), records.c.kind.in_(("retraction", "correction"))
+        )
+        with self.engine.connect() as conn:
+            return {r.target: (r.kind, r.id) for r in conn.execute(query)}
+
+    def forked_origins(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(logs.c.origin).where(logs.c.forked)).scalars())
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def append_own(self, batch: Sequence[VerifiedRecord], received_from: str) -> list[Appended]:
+        """Appends a publish batch of one origin at its head, all or nothing.
+
+        An identical record, or the same result body again, is reported as existing and not
+        stored twice; anything else must extend the head, or ConflictError names the head.
+        """
+        if not batch:
+            return []
+        origin = batch[0].origin
+        received = now_us()
+        with self._write_lock, self.engine.begin() as conn:
+            head = _head(conn, origin, for_update=True)
+            ids = [v.id for v in batch]
+            stored = {
+                r.id: r.seq
+                for r in conn.execute(
+                    select(records.c.id, records.c.seq).where(records.c.id.in_(ids))
+                )
+            }
+            digests = _existing_digests(conn, origin, batch)
+            results: list[Appended] = []
+            rows: list[dict[str, object]] = []
+            seq, head_id = head.seq, head.id
+            for verified in batch:
+                digest = verified.facts.body_digest
+                if verified.id in stored:
+                    results.append(Appended(verified.id, stored[verified.id], True))
+                    continue
+                if digest in digests and verified.facts.kind == "result":
+                    existing_id, existing_seq = digests[digest]
+                    results.append(Appended(existing_id, existing_seq, True))
+                    continue
+                if verified.seq != seq + 1 or verified.record.prev != head_id:
+                    raise ConflictError(
+                        f"record seq {verified.seq} does not extend the head of {origin} "
+                        f"(seq {seq}, id {head_id[:16] or '-'}); read the head and sign again",
+                        seq,
+                        head_id,
+                    )
+                rows.append(_row_of(verified, received_from, received))
+                results.append(Appended(verified.id, verified.seq, False))
+                if verified.facts.kind == "result":
+                    digests[digest] = (verified.id, verified.seq)
+                seq, head_id = verified.seq, verified.id
+            if rows:
+                conn.execute(records.insert(), rows)
+                _set_head(conn, origin, head, seq, head_id)
+        if rows:
+            self._notify()
+        return results
+
+    def _notify(self) -> None:
+        with self._appended:
+            self._last_pos = self.max_pos()
+            self._appended.notify_all()
+
+    def wait_for_append(self, after_pos: int, timeout_s: float) -> int:
+        """Blocks until a record beyond `after_pos` is stored (or the timeout); the newest pos."""
+        with self._appended:
+            self._appended.wait_for(lambda: self._last_pos > after_pos, timeout=timeout_s)
+            return self._last_pos
+
+
+def _head(conn: Connection, origin: str, for_update: bool = False) -> Head:
+    query = select(logs).where(logs.c.origin == origin)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        return Head(origin, 0, "")
+    return Head(origin, row.head_seq, row.head_id, row.forked)
+
+
+def _set_head(conn: Connection, origin: str, old: Head, seq: int, head_id: str) -> None:
+    if old.seq == 0 and not old.id:
+        exists = conn.execute(select(logs.c.origin).where(logs.c.origin == origin)).first()
+        if exists is None:
+            conn.execute(
+                logs.insert().values(origin=origin, head_seq=seq, head_id=head_id, forked=False)
+            )
+            return
+    conn.execute(update(logs).where(logs.c.origin == origin).values(head_seq=seq, head_id=head_id))
+
+
+def _existing_digests(
+    conn: Connection, origin: str, batch: Sequence[VerifiedRecord]
+) -> dict[str, tuple[str, int]]:
+    digests = [v.facts.body_digest for v in batch]
+    query = select(records.c.body_digest, records.c.id, records.c.seq).where(
+        records.c.origin == origin,
+        records.c.kind == "result",
+        records.c.body_digest.in_(digests),
+    )
+    return {r.body_digest: (r.id, r.seq) for r in conn.execute(query)}

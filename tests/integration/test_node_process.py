@@ -1,0 +1,58 @@
+"""`evalfed node run` as a separate process: it serves, and SIGTERM drains and stops it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from evalfed.client.node_client import NodeClient
+from evalfed.client.publisher import new_result_record, publish_records
+from evalfed.core.records import audience_from_text
+from evalfed.server.config import NodeConfig
+from evalfed.server.datadir import prepare_data_dir
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.conftest import Federation
+from tests.results import result
+
+EVALFED = [sys.executable, "-m", "evalfed.client.cli"]
+
+
+@pytest.mark.timeout(60)
+def test_node_process_serves_and_stops_on_sigterm(
+    tmp_path: Path, federation: Federation, database_url: str
+) -> None:
+    config = NodeConfig(tmp_path / "us", "us-aisi", "127.0.0.1:0", database_url, insecure=True)
+    prepare_data_dir(config, federation.charter, federation.keys["us-aisi"].public)
+    proc = subprocess.Popen(
+        [*EVALFED, "node", "run", str(config.data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "listening on" in line, proc.stderr.read() if proc.stderr else line
+        address = line.rsplit(" ", 1)[1].strip()
+        with grpc.insecure_channel(address) as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service="evalfed.v1.Node"), timeout=10
+            )
+            assert health.status == health_pb2.HealthCheckResponse.SERVING
+        with NodeClient(address, federation.keys["us-aisi"]) as client:
+            publish_records(client, [new_result_record(result(), audience_from_text(""))])
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert "stopped" in proc.stdout.read()
+        assert "INSECURE MODE" in (proc.stderr.read() if proc.stderr else "")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,144 @@
+"""A real node on port 0, driven through the client library: publishing and its refusals."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from evalfed.client.node_client import NodeClient
+from evalfed.client.publisher import new_result_record, publish_records
+from evalfed.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    LimitError,
+    PermissionDeniedError,
+)
+from evalfed.core.records import audience_from_text, record_id, sign_record
+from evalfed.core.timeutil import now_us, timestamp_of_us
+from evalfed.v1.node_pb2 import PublishRequest, QueryRequest
+from evalfed.v1.node_pb2_grpc import NodeStub
+from evalfed.v1.record_pb2 import Record
+
+from tests.conftest import Federation
+from tests.results import result
+
+MEMBERS = audience_from_text("")
+
+
+def signed(
+    federation: Federation, seq: int, prev: str, origin: str = "us-aisi", value: float = 0.5
+):
+    record = Record(
+        federation_id=federation.charter.federation_id,
+        origin=origin,
+        seq=seq,
+        prev=prev,
+        key_id=federation.keys[origin].key_id,
+        result=result(value=value),
+    )
+    record.issued_at.CopyFrom(timestamp_of_us(now_us()))
+    return sign_record(record, federation.keys[origin])
+
+
+def test_publish_then_get(us_client: NodeClient) -> None:
+    outcomes = publish_records(
+        us_client, [new_result_record(result(value=v), MEMBERS) for v in (0.1, 0.2, 0.3)]
+    )
+    assert [o.seq for o in outcomes] == [1, 2, 3]
+    assert not any(o.existed for o in outcomes)
+    head = us_client.head()
+    assert (head.seq, head.id) == (3, outcomes[-1].id)
+    fetched = us_client.get(outcomes[1].id).record
+    assert record_id(fetched.envelope.payload) == outcomes[1].id
+
+
+def test_same_envelope_again_returns_existing_id(
+    us_client: NodeClient, federation: Federation
+) -> None:
+    envelope = signed(federation, 1, "")
+    first = us_client.publish([envelope])[0]
+    again = us_client.publish([envelope])[0]
+    assert (again.id, again.existed) == (first.id, True)
+    assert us_client.head().seq == 1
+
+
+def test_same_result_again_creates_no_duplicate(
+    us_client: NodeClient, federation: Federation
+) -> None:
+    first = publish_records(us_client, [new_result_record(result(), MEMBERS)])[0]
+    again = publish_records(us_client, [new_result_record(result(), MEMBERS)])[0]
+    assert again.existed and again.id == first.id
+    assert us_client.head().seq == 1
+    # Also when the client does not check first: the node refuses to store the body twice.
+    envelope = signed(federation, 2, first.id)
+    published = us_client.publish([envelope])[0]
+    assert published.existed and published.id == first.id
+    assert us_client.head().seq == 1
+
+
+def test_conflicting_head_gets_failed_precondition_with_head(
+    us_client: NodeClient, federation: Federation
+) -> None:
+    first = us_client.publish([signed(federation, 1, "")])[0]
+    rival = signed(federation, 1, "", value=0.9)
+    with pytest.raises(ConflictError) as caught:
+        us_client.publish([rival])
+    assert caught.value.head_seq == 1 and caught.value.head_id == first.id
+    assert "read the head" in str(caught.value)
+    with pytest.raises(grpc.RpcError) as raw:
+        NodeStub(grpc.insecure_channel(us_client.address)).Publish(
+            PublishRequest(envelopes=[rival])
+        )
+    assert raw.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert us_client.head().seq == 1
+
+
+def test_publisher_retries_when_head_moves(us_client: NodeClient, federation: Federation) -> None:
+    """Another publisher appends between our head read and our publish: we re-sign and land."""
+    us_client.publish([signed(federation, 1, "")])
+    outcome = publish_records(us_client, [new_result_record(result(value=0.7), MEMBERS)])[0]
+    assert outcome.seq == 2
+
+
+def test_batch_is_atomic(us_client: NodeClient, federation: Federation) -> None:
+    one = signed(federation, 1, "")
+    broken = signed(federation, 3, record_id(one.payload), value=0.6)
+    with pytest.raises(ConflictError):
+        us_client.publish([one, broken])
+    assert us_client.head().seq == 0
+    assert list(us_client.query(QueryRequest())) == []
+
+
+def test_other_institutes_record_is_refused(node, federation: Federation) -> None:
+    with (
+        NodeClient(node.address, federation.keys["uk-aisi"]) as uk,
+        pytest.raises(PermissionDeniedError, match="own institute's node"),
+    ):
+        publish_records(uk, [new_result_record(result(), MEMBERS)])
+    with NodeClient(node.address, federation.keys["us-aisi"]) as us:
+        assert us.head().seq == 0
+
+
+def test_unknown_signer_is_refused(us_client: NodeClient, federation: Federation) -> None:
+    envelope = signed(federation, 1, "")
+    envelope.signatures[0].sig = federation.keys["jp-aisi"].sign(b"anything")
+    with pytest.raises(InvalidInputError, match="signature"):
+        us_client.publish([envelope])
+    assert us_client.head().seq == 0
+
+
+def test_flipped_byte_is_refused(us_client: NodeClient, federation: Federation) -> None:
+    envelope = signed(federation, 1, "")
+    payload = bytearray(envelope.payload)
+    payload[10] ^= 0x01
+    envelope.payload = bytes(payload)
+    with pytest.raises(InvalidInputError):
+        us_client.publish([envelope])
+    assert us_client.head().seq == 0
+
+
+def test_empty_and_oversized_batches(us_client: NodeClient, federation: Federation) -> None:
+    with pytest.raises(InvalidInputError, match="no envelopes"):
+        us_client.publish([])
+    envelope = signed(federation, 1, "")
+    with pytest.raises(LimitError, match="MAX_PUBLISH_BATCH"):
+        us_client.publish([envelope] * 1001)

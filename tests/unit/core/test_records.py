@@ -1,0 +1,132 @@
+"""Building, signing and checking records against the membership, with no IO."""
+
+from __future__ import annotations
+
+import pytest
+from evalfed.core.checks import check_envelope
+from evalfed.core.errors import InvalidInputError, SignatureError, UnknownSignerError
+from evalfed.core.membership import Membership
+from evalfed.core.records import (
+    audience_from_text,
+    audience_text,
+    body_digest,
+    record_id,
+    sign_record,
+)
+from evalfed.core.timeutil import now_us, timestamp_of_us
+from evalfed.v1.record_pb2 import Audience, Record
+
+from tests.conftest import Federation
+from tests.results import result
+
+
+def make_record(federation: Federation, origin: str = "us-aisi", **fields: object) -> Record:
+    record = Record(
+        federation_id=federation.charter.federation_id,
+        origin=origin,
+        seq=1,
+        key_id=federation.keys[origin].key_id,
+        result=result(),
+    )
+    record.issued_at.CopyFrom(timestamp_of_us(now_us()))
+    for name, value in fields.items():
+        setattr(record, name, value)
+    return record
+
+
+def test_signed_record_checks_out(federation: Federation) -> None:
+    envelope = sign_record(make_record(federation), federation.keys["us-aisi"])
+    verified = check_envelope(envelope, Membership(federation.charter))
+    assert verified.id == record_id(envelope.payload)
+    assert verified.origin == "us-aisi" and verified.seq == 1
+    assert verified.facts.model == "openai/gpt-4o-mini"
+
+
+def test_flipped_payload_byte_fails(federation: Federation) -> None:
+    envelope = sign_record(make_record(federation), federation.keys["us-aisi"])
+    payload = bytearray(envelope.payload)
+    payload[-3] ^= 0x01
+    envelope.payload = bytes(payload)
+    with pytest.raises((SignatureError, InvalidInputError)):
+        check_envelope(envelope, Membership(federation.charter))
+
+
+def test_flipped_signature_byte_fails(federation: Federation) -> None:
+    envelope = sign_record(make_record(federation), federation.keys["us-aisi"])
+    sig = bytearray(envelope.signatures[0].sig)
+    sig[0] ^= 0x80
+    envelope.signatures[0].sig = bytes(sig)
+    with pytest.raises(SignatureError):
+        check_envelope(envelope, Membership(federation.charter))
+
+
+def test_record_claiming_another_origin_is_refused(federation: Federation) -> None:
+    """US signs a record that says it comes from the UK: the UK's keys do not match."""
+    record = make_record(federation, origin="us-aisi")
+    record.origin = "uk-aisi"
+    with pytest.raises(UnknownSignerError):
+        check_envelope(
+            sign_record(record, federation.keys["us-aisi"]), Membership(federation.charter)
+        )
+
+
+def test_non_member_is_refused(federation: Federation) -> None:
+    record = make_record(federation)
+    record.origin = "jp-aisi"
+    record.key_id = federation.keys["jp-aisi"].key_id
+    with pytest.raises(UnknownSignerError, match="not a member"):
+        check_envelope(
+            sign_record(record, federation.keys["jp-aisi"]), Membership(federation.charter)
+        )
+
+
+def test_other_federation_is_refused(federation: Federation) -> None:
+    record = make_record(federation, federation_id="0" * 64)
+    with pytest.raises(InvalidInputError, match="federation"):
+        check_envelope(
+            sign_record(record, federation.keys["us-aisi"]), Membership(federation.charter)
+        )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.result.model.ClearField("id"), "model.id"),
+        (lambda r: r.result.task.ClearField("name"), "task.name"),
+        (lambda r: r.ClearField("result"), "no body"),
+        (lambda r: setattr(r, "seq", 2), "prev"),
+        (lambda r: setattr(r, "prev", "ab" * 32), "no prev"),
+        (lambda r: r.ClearField("issued_at"), "issued_at"),
+    ],
+)
+def test_field_rules(federation: Federation, change, message: str) -> None:
+    record = make_record(federation)
+    change(record)
+    with pytest.raises(InvalidInputError, match=message):
+        check_envelope(
+            sign_record(record, federation.keys["us-aisi"]), Membership(federation.charter)
+        )
+
+
+def test_wrong_payload_type(federation: Federation) -> None:
+    envelope = sign_record(make_record(federation), federation.keys["us-aisi"])
+    envelope.payload_type = "application/json"
+    with pytest.raises(InvalidInputError, match="payload type"):
+        check_envelope(envelope, Membership(federation.charter))
+
+
+def test_audience_text_round_trip() -> None:
+    assert audience_from_text("public").scope == Audience.SCOPE_PUBLIC
+    assert audience_from_text("").scope == Audience.SCOPE_MEMBERS
+    named = audience_from_text("uk-aisi, jp-aisi")
+    assert list(named.institutes) == ["jp-aisi", "uk-aisi"]
+    assert audience_text(named) == "jp-aisi,uk-aisi"
+    with pytest.raises(InvalidInputError):
+        audience_from_text("UK AISI")
+
+
+def test_body_digest_ignores_header_but_not_body(federation: Federation) -> None:
+    a, b = make_record(federation), make_record(federation, seq=7)
+    assert body_digest(a) == body_digest(b)
+    b.result.scores[0].metrics[0].value = 0.9
+    assert body_digest(a) != body_digest(b)
