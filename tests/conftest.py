@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,14 +16,14 @@ from evalfed.core.codec import to_json
 from evalfed.core.timeutil import now_us
 from evalfed.keys import PrivateKey, generate_key_files
 
-FOUNDERS = ("us-aisi", "uk-aisi")
+FOUNDERS = ("us-aisi", "uk-aisi", "ca-aisi")
 OUTSIDERS = ("jp-aisi",)
 PG_ADMIN_URL = os.environ.get("EVALFED_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @dataclass
 class Federation:
-    """Founders US and UK (threshold 2), an outsider's key, and the signed charter on disk."""
+    """Founders US, UK and Canada (threshold 2), an outsider's key (Japan), and the charter."""
 
     root: Path
     keys: dict[str, PrivateKey]
@@ -73,31 +73,43 @@ def postgres_url() -> str:
     return PG_ADMIN_URL
 
 
-@pytest.fixture
-def pg_schema_url(postgres_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def new_database(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
+    """Makes databases for nodes: each test runs once on SQLite and once on PostgreSQL.
+
+    On SQLite a node's database lives in its data folder (""); on PostgreSQL each call makes
+    a fresh schema, dropped at the end of the test.
+    """
+    if request.param == "sqlite":
+        yield lambda: ""
+        return
     import psycopg
 
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
+    admin = str(request.getfixturevalue("postgres_url"))
+    schemas: list[str] = []
+
+    def make() -> str:
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        schemas.append(schema)
+        return f"{admin}?options=-csearch_path%3D{schema}"
+
+    yield make
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for schema in schemas:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    """Each test that stores records runs once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        return ""
-    return str(request.getfixturevalue("pg_schema_url"))
+@pytest.fixture
+def database_url(new_database: Callable[[], str]) -> str:
+    return new_database()
 
 
 @pytest.fixture
-def make_node(tmp_path: Path, federation: Federation, database_url: str) -> Iterator[object]:
+def make_node(
+    tmp_path: Path, federation: Federation, new_database: Callable[[], str]
+) -> Iterator[object]:
     """Builds and starts in-process nodes on port 0; all are stopped at the end of the test."""
     from evalfed.server.app import Node, build_node
     from evalfed.server.config import NodeConfig
@@ -110,18 +122,31 @@ def make_node(tmp_path: Path, federation: Federation, database_url: str) -> Iter
             data_dir=tmp_path / f"{institute}-{len(started)}",
             institute=institute,
             listen="127.0.0.1:0",
-            database_url=database_url,
+            database_url=new_database(),
             insecure=True,
         )
-        prepare_data_dir(config, federation.charter, federation.keys[institute].public, peers)
+        prepare_data_dir(config, federation.charter, federation.keys[institute], peers)
         node = build_node(config)
         node.start()
         started.append(node)
         return node
 
     yield make
-    for node in started:
+    for node in reversed(started):
         node.stop(grace_s=0)
+
+
+def wait_for(node, predicate, timeout_s: float = 30.0) -> None:
+    """Waits, on the node's append events (no polling sleeps), until `predicate()` holds."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    pos = 0
+    while not predicate():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"timed out after {timeout_s} s waiting at {node.address}")
+        pos = node.store.wait_for_append(pos, min(remaining, 1.0))
 
 
 @pytest.fixture

@@ -127,13 +127,16 @@ def test_keys_and_federation_commands(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 0 and "still to sign: uk-aisi" in out
     node_init = ["node", "init", str(tmp_path / "n"), "--institute", "us-aisi"]
     fed = ["--federation", str(charter)]
-    code, _, err = run(capsys, *node_init, "--key", str(us_pub), *fed)
+    us_key, uk_key = keys / "us-aisi.key", keys / "uk-aisi.key"
+    code, _, err = run(capsys, *node_init, "--key", str(us_key), *fed)
     assert code == 1 and "uk-aisi" in err
     code, out, _ = run(
         capsys, "federation", "sign", str(charter), "--key", str(keys / "uk-aisi.key")
     )
     assert code == 0 and "federation id" in out
-    code, _, err = run(capsys, *node_init, "--key", str(uk_pub), *fed)
+    code, _, err = run(capsys, *node_init, "--key", str(uk_key), *fed)
     assert code == 1 and "not us-aisi's key" in err
-    code, out, _ = run(capsys, *node_init, "--key", str(us_pub), *fed, "--listen", "127.0.0.1:0")
+    code, _, err = run(capsys, *node_init, "--key", str(us_pub), *fed)
+    assert code == 1 and "private key once" in err
+    code, out, _ = run(capsys, *node_init, "--key", str(us_key), *fed, "--listen", "127.0.0.1:0")
     assert code == 0 and (tmp_path / "n" / "node.toml").exists()

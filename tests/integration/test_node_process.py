@@ -28,7 +28,7 @@ def test_node_process_serves_and_stops_on_sigterm(
     tmp_path: Path, federation: Federation, database_url: str
 ) -> None:
     config = NodeConfig(tmp_path / "us", "us-aisi", "127.0.0.1:0", database_url, insecure=True)
-    prepare_data_dir(config, federation.charter, federation.keys["us-aisi"].public)
+    prepare_data_dir(config, federation.charter, federation.keys["us-aisi"])
     proc = subprocess.Popen(
         [*EVALFED, "node", "run", str(config.data_dir)],
         stdout=subprocess.PIPE,

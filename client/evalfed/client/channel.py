@@ -27,9 +27,13 @@ class CallSigner:
     key: PrivateKey
     institute: str
     federation_id: str
+    binding: bytes = b""
+    """A node's institute-signed binding of `key`; empty when `key` is the institute's own."""
 
     def metadata(self, method: str) -> list[tuple[str, str | bytes]]:
-        return sign_call(self.key, self.institute, self.federation_id, method, int(time.time()))
+        return sign_call(
+            self.key, self.institute, self.federation_id, method, int(time.time()), self.binding
+        )
 
 
 class _ClientCallDetails(grpc.ClientCallDetails):

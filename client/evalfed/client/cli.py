@@ -23,7 +23,7 @@ from evalfed.core.charter import (
     unsigned_founders,
     verify_charter,
 )
-from evalfed.core.codec import bundle_from_json, envelope_from_json, to_json
+from evalfed.core.codec import bundle_from_json, envelope_from_json, to_dict, to_json
 from evalfed.core.errors import EvalfedError, InvalidInputError
 from evalfed.core.records import audience_from_text
 from evalfed.core.timeutil import now_us, parse_iso_us
@@ -195,6 +195,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    with connect(args) as client:
+        status = client.status()
+    if args.json:
+        out.print(json.dumps(to_dict(status)), markup=False)
+    else:
+        render.status(out, status)
+    return 0
+
+
+def cmd_peers(args: argparse.Namespace) -> int:
+    add = [args.address] if args.peers_command == "add" else []
+    remove = [args.address] if args.peers_command == "remove" else []
+    with connect(args) as client:
+        peers = client.update_peers(add, remove)
+    for address in peers:
+        out.print(address)
+    return 0
+
+
 # -- the parser ------------------------------------------------------------------------------
 
 
@@ -279,6 +299,23 @@ def build_parser() -> argparse.ArgumentParser:
     _node_args(p, key_required=False)
     p.add_argument("--bundle", metavar="OUT", help="write a self-contained bundle to OUT")
     p.set_defaults(handler=cmd_get)
+
+    p = commands.add_parser("status", help="a node's partners, heads, lag and forks")
+    _node_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
+    peers = commands.add_parser("peers", help="a node's partners").add_subparsers(
+        dest="peers_command", required=True, metavar="COMMAND"
+    )
+    for name, text in (("add", "add a partner"), ("remove", "remove a partner")):
+        p = peers.add_parser(name, help=text)
+        p.add_argument("address", metavar="HOST:PORT")
+        _node_args(p)
+        p.set_defaults(handler=cmd_peers)
+    p = peers.add_parser("list", help="list the partners")
+    _node_args(p)
+    p.set_defaults(handler=cmd_peers)
 
     p = commands.add_parser("verify", help="check a bundle offline against the charter")
     p.add_argument("bundle")

@@ -110,6 +110,20 @@ class NodeClient:
     def status(self) -> pb.GetStatusResponse:
         return self._call(self.stub.GetStatus, pb.GetStatusRequest())
 
+    def update_peers(self, add: list[str], remove: list[str]) -> list[str]:
+        response = self._call(self.stub.UpdatePeers, pb.UpdatePeersRequest(add=add, remove=remove))
+        return list(response.peers)
+
+    def follow(self, have: dict[str, int] | None = None) -> Iterator[pb.SyncBatch]:
+        """The node's sync stream as this caller may see it: backlog, then live records."""
+        request = pb.SyncRequest(
+            have=[pb.Cursor(origin=o, seq=s) for o, s in (have or {}).items()], follow=True
+        )
+        try:
+            yield from self.stub.Sync(request)
+        except grpc.RpcError as exc:
+            raise error_of(exc, self.address) from None
+
 
 def require_key(client: NodeClient) -> PrivateKey:
     if client.key is None:

@@ -10,7 +10,7 @@ from evalfed.core.codec import to_dict
 from evalfed.core.records import audience_text, kind_of, parse_record, result_of
 from evalfed.core.timeutil import iso_of_us, timestamp_us
 from evalfed.keys import PublicKey
-from evalfed.v1.node_pb2 import StoredRecord
+from evalfed.v1.node_pb2 import GetStatusResponse, StoredRecord
 from evalfed.v1.record_pb2 import EvaluationResult, Metric
 from rich.console import Console
 from rich.table import Table
@@ -104,3 +104,42 @@ def charter(console: Console, verified: VerifiedCharter) -> None:
     console.print(f"admission threshold: {c.threshold} distinct members")
     for founder in c.founders:
         console.print(f"  founder {founder.institute}: key {PublicKey(founder.public_key).key_id}")
+
+
+def status(console: Console, status: GetStatusResponse) -> None:
+    """The node, its partners' links and lag, and per-origin heads."""
+    console.print(f"node of {status.institute}, federation {status.federation_id[:16]}")
+    console.print(f"{status.records} record(s) held")
+    if status.forked_origins:
+        console.print(f"[bold red]FORKED origins: {', '.join(status.forked_origins)}[/]")
+    ours = {h.origin: h.seq for h in status.heads}
+    partners = Table(title="partners")
+    for column in ("partner", "institute", "state", "last contact", "received", "rejected", "lag"):
+        partners.add_column(column)
+    for peer in status.peers:
+        lag = sum(max(0, h.seq - ours.get(h.origin, 0)) for h in peer.heads)
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(peer.rejected_by_reason.items()))
+        contact = (
+            iso_of_us(timestamp_us(peer.last_contact)) if peer.HasField("last_contact") else "never"
+        )
+        partners.add_row(
+            peer.address,
+            peer.institute or "?",
+            peer.state
+            + (f" ({peer.last_error})" if peer.last_error and peer.state != "streaming" else ""),
+            contact,
+            str(peer.received),
+            f"{peer.rejected}" + (f" ({reasons})" if reasons else ""),
+            str(lag),
+        )
+    console.print(partners)
+    heads = Table(title="heads")
+    columns = ["origin", "here", *[p.institute or p.address for p in status.peers], "forked"]
+    for column in columns:
+        heads.add_column(column)
+    origins = sorted(set(ours) | {h.origin for p in status.peers for h in p.heads})
+    for origin in origins:
+        at_peers = [str({h.origin: h.seq for h in p.heads}.get(origin, 0)) for p in status.peers]
+        forked = "FORKED" if origin in status.forked_origins else ""
+        heads.add_row(origin, str(ours.get(origin, 0)), *at_peers, forked)
+    console.print(heads)

@@ -87,10 +87,11 @@ class PrivateKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _write_new(path, pem, PRIVATE_FILE_MODE)
+        write_new_file(path, pem, PRIVATE_FILE_MODE)
 
 
-def _write_new(path: Path, data: bytes, mode: int) -> None:
+def write_new_file(path: Path, data: bytes, mode: int) -> None:
+    """Creates `path` with `mode` (never more open), refusing to overwrite."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except FileExistsError:
@@ -109,7 +110,7 @@ def generate_key_files(name: str, out_dir: Path) -> PrivateKey:
             raise KeyFileError(f"{path} already exists; refusing to overwrite it")
     key = PrivateKey.generate()
     key.write(private_path)
-    _write_new(public_path, key.public.to_pem(), 0o644)
+    write_new_file(public_path, key.public.to_pem(), 0o644)
     key.path = private_path
     return key
 
@@ -123,19 +124,25 @@ def _read(path: Path) -> bytes:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
 
 
+def read_private_file(path: Path) -> bytes:
+    """The bytes of a private file, refusing one that others can read."""
+    data = _read(path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077 and b"PUBLIC KEY" not in data:
+        raise KeyFileError(
+            f"{path} is readable by others (mode {mode:04o}); run `chmod 600 {path}` and retry"
+        )
+    return data
+
+
 def load_private_key(path: Path | str) -> PrivateKey:
     """Loads a private key, refusing files that others can read or that hold a public key."""
     path = Path(path)
-    data = _read(path)
-    mode = stat.S_IMODE(path.stat().st_mode)
+    data = read_private_file(path)
     if b"PUBLIC KEY" in data:
         raise KeyFileError(
             f"{path} holds a public key, but a private key is needed here "
             f"(use the .key file that `evalfed keys generate` wrote)"
-        )
-    if mode & 0o077:
-        raise KeyFileError(
-            f"{path} is readable by others (mode {mode:04o}); run `chmod 600 {path}` and retry"
         )
     try:
         key = serialization.load_pem_private_key(data, password=None)

@@ -32,3 +32,19 @@ class Founder(_message.Message):
     name: str
     country: str
     def __init__(self, institute: _Optional[str] = ..., public_key: _Optional[bytes] = ..., name: _Optional[str] = ..., country: _Optional[str] = ...) -> None: ...
+
+class NodeBinding(_message.Message):
+    __slots__ = ("federation_id", "institute", "node_public_key", "tls_cert_sha256", "address", "issued_at")
+    FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTE_FIELD_NUMBER: _ClassVar[int]
+    NODE_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    TLS_CERT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    federation_id: str
+    institute: str
+    node_public_key: bytes
+    tls_cert_sha256: str
+    address: str
+    issued_at: _timestamp_pb2.Timestamp
+    def __init__(self, federation_id: _Optional[str] = ..., institute: _Optional[str] = ..., node_public_key: _Optional[bytes] = ..., tls_cert_sha256: _Optional[str] = ..., address: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -10,6 +10,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class UpdatePeersRequest(_message.Message):
+    __slots__ = ("add", "remove")
+    ADD_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
+    add: _containers.RepeatedScalarFieldContainer[str]
+    remove: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, add: _Optional[_Iterable[str]] = ..., remove: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdatePeersResponse(_message.Message):
+    __slots__ = ("peers",)
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    peers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, peers: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class PublishRequest(_message.Message):
     __slots__ = ("envelopes",)
     ENVELOPES_FIELD_NUMBER: _ClassVar[int]
@@ -128,18 +142,20 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetInfoResponse(_message.Message):
-    __slots__ = ("institute", "federation_id", "charter", "version", "insecure")
+    __slots__ = ("institute", "federation_id", "charter", "version", "insecure", "node_binding")
     INSTITUTE_FIELD_NUMBER: _ClassVar[int]
     FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
     CHARTER_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     INSECURE_FIELD_NUMBER: _ClassVar[int]
+    NODE_BINDING_FIELD_NUMBER: _ClassVar[int]
     institute: str
     federation_id: str
     charter: _envelope_pb2.Envelope
     version: str
     insecure: bool
-    def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., charter: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., version: _Optional[str] = ..., insecure: _Optional[bool] = ...) -> None: ...
+    node_binding: _envelope_pb2.Envelope
+    def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., charter: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., version: _Optional[str] = ..., insecure: _Optional[bool] = ..., node_binding: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ...) -> None: ...
 
 class Cursor(_message.Message):
     __slots__ = ("origin", "seq")
@@ -150,20 +166,24 @@ class Cursor(_message.Message):
     def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class SyncRequest(_message.Message):
-    __slots__ = ("have", "follow")
+    __slots__ = ("have", "follow", "embargo_through_us")
     HAVE_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    EMBARGO_THROUGH_US_FIELD_NUMBER: _ClassVar[int]
     have: _containers.RepeatedCompositeFieldContainer[Cursor]
     follow: bool
-    def __init__(self, have: _Optional[_Iterable[_Union[Cursor, _Mapping]]] = ..., follow: _Optional[bool] = ...) -> None: ...
+    embargo_through_us: int
+    def __init__(self, have: _Optional[_Iterable[_Union[Cursor, _Mapping]]] = ..., follow: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ...) -> None: ...
 
 class SyncBatch(_message.Message):
-    __slots__ = ("envelopes", "caught_up")
+    __slots__ = ("envelopes", "caught_up", "embargo_through_us")
     ENVELOPES_FIELD_NUMBER: _ClassVar[int]
     CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    EMBARGO_THROUGH_US_FIELD_NUMBER: _ClassVar[int]
     envelopes: _containers.RepeatedScalarFieldContainer[bytes]
     caught_up: bool
-    def __init__(self, envelopes: _Optional[_Iterable[bytes]] = ..., caught_up: _Optional[bool] = ...) -> None: ...
+    embargo_through_us: int
+    def __init__(self, envelopes: _Optional[_Iterable[bytes]] = ..., caught_up: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ()

@@ -74,6 +74,11 @@ class NodeStub:
                 request_serializer=evalfed_dot_v1_dot_node__pb2.GetStatusRequest.SerializeToString,
                 response_deserializer=evalfed_dot_v1_dot_node__pb2.GetStatusResponse.FromString,
                 _registered_method=True)
+        self.UpdatePeers = channel.unary_unary(
+                '/evalfed.v1.Node/UpdatePeers',
+                request_serializer=evalfed_dot_v1_dot_node__pb2.UpdatePeersRequest.SerializeToString,
+                response_deserializer=evalfed_dot_v1_dot_node__pb2.UpdatePeersResponse.FromString,
+                _registered_method=True)
 
 
 class NodeServicer:
@@ -132,6 +137,13 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdatePeers(self, request, context):
+        """Adds and removes partners (the node's own institute only); returns the partner list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -174,6 +186,11 @@ def add_NodeServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=evalfed_dot_v1_dot_node__pb2.GetStatusRequest.FromString,
                     response_serializer=evalfed_dot_v1_dot_node__pb2.GetStatusResponse.SerializeToString,
+            ),
+            'UpdatePeers': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePeers,
+                    request_deserializer=evalfed_dot_v1_dot_node__pb2.UpdatePeersRequest.FromString,
+                    response_serializer=evalfed_dot_v1_dot_node__pb2.UpdatePeersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -392,6 +409,33 @@ class Node:
             '/evalfed.v1.Node/GetStatus',
             evalfed_dot_v1_dot_node__pb2.GetStatusRequest.SerializeToString,
             evalfed_dot_v1_dot_node__pb2.GetStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePeers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/evalfed.v1.Node/UpdatePeers',
+            evalfed_dot_v1_dot_node__pb2.UpdatePeersRequest.SerializeToString,
+            evalfed_dot_v1_dot_node__pb2.UpdatePeersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,24 +6,28 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
 
 import grpc
-from evalfed.client.channel import CHANNEL_OPTIONS
+from evalfed.client.channel import CHANNEL_OPTIONS, CallSigner, open_channel
 from evalfed.core.charter import verify_charter
 from evalfed.core.codec import envelope_from_json
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.membership import Membership
 from evalfed.server.config import NodeConfig
 from evalfed.server.guard import Guard
+from evalfed.server.identity import NodeIdentity, load_identity
 from evalfed.server.service import NodeService
 from evalfed.server.servicer import NodeApi
 from evalfed.server.storage.engine import make_engine, migrate
 from evalfed.server.storage.store import RecordStore
+from evalfed.server.storage.sync_store import SyncStore
+from evalfed.server.sync.manager import SyncManager
 from evalfed.v1 import node_pb2
-from evalfed.v1.node_pb2_grpc import add_NodeServicer_to_server
+from evalfed.v1.node_pb2_grpc import NodeStub, add_NodeServicer_to_server
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy.engine import Engine
@@ -45,6 +49,7 @@ class Node:
     store: RecordStore
     service: NodeService
     health: health.HealthServicer
+    links: SyncManager
 
     @property
     def address(self) -> str:
@@ -55,10 +60,12 @@ class Node:
         self.server.start()
         self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        self.links.start()
 
     def stop(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
         """Stops taking calls, lets running ones finish for `grace_s`, then closes storage."""
         self.health.enter_graceful_shutdown()
+        self.links.stop()
         self.server.stop(grace_s).wait()
         self.engine.dispose()
 
@@ -78,21 +85,37 @@ def load_membership(config: NodeConfig) -> Membership:
     return membership
 
 
+def peer_opener(
+    identity: NodeIdentity, federation_id: str
+) -> Callable[[str], tuple[grpc.Channel, NodeStub]]:
+    """Opens channels to partners, every call signed by this node under its binding."""
+    signer = CallSigner(identity.key, identity.institute, federation_id, identity.binding_bytes)
+
+    def open_stub(address: str) -> tuple[grpc.Channel, NodeStub]:
+        channel = open_channel(address, signer=signer)
+        return channel, NodeStub(channel)
+
+    return open_stub
+
+
 def build_node(config: NodeConfig) -> Node:
     """Builds the node and binds its port (0 picks a free one); nothing is served until start()."""
     membership = load_membership(config)
     engine = make_engine(config.database())
     migrate(engine)
     store = RecordStore(engine)
-    service = NodeService(config.institute, membership, store)
+    identity = load_identity(config.data_dir, config.institute)
+    links = SyncManager(
+        SyncStore(store), membership, peer_opener(identity, membership.federation_id)
+    )
+    service = NodeService(config.institute, membership, store, links)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="rpc"),
         interceptors=[Guard(membership)],
         options=CHANNEL_OPTIONS,
     )
-    add_NodeServicer_to_server(
-        NodeApi(service, membership.charter.envelope, config.insecure), server
-    )
+    api = NodeApi(service, membership.charter.envelope, identity.binding, config.insecure)
+    add_NodeServicer_to_server(api, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -107,7 +130,7 @@ def build_node(config: NodeConfig) -> Node:
         raise InvalidInputError(
             f"cannot listen on {config.listen}: the address is in use or invalid"
         )
-    return Node(config, server, port, engine, store, service, health_servicer)
+    return Node(config, server, port, engine, store, service, health_servicer, links)
 
 
 def serve(config: NodeConfig) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from evalfed.core.charter import verify_charter
 from evalfed.core.codec import envelope_from_json
-from evalfed.core.errors import InvalidInputError
+from evalfed.core.errors import InvalidInputError, KeyFileError
 from evalfed.core.names import check_institute_id
-from evalfed.keys import load_public_key
+from evalfed.keys import load_private_key
 from evalfed.server.app import serve
 from evalfed.server.config import NodeConfig
 from evalfed.server.datadir import prepare_data_dir
@@ -30,7 +30,14 @@ def node_init(args: argparse.Namespace) -> int:
         database_url=args.database,
         insecure=args.insecure,
     )
-    prepare_data_dir(config, charter, load_public_key(args.key), args.peer)
+    try:
+        key = load_private_key(args.key)
+    except KeyFileError as exc:
+        raise KeyFileError(
+            f"{exc}. node init needs the institute's private key once, to sign the node's "
+            "binding (the key is not copied)"
+        ) from None
+    prepare_data_dir(config, charter, key, args.peer)
     print(f"node data folder {data_dir} ready for {config.institute}")
     print(f"start it with: evalfed node run {data_dir}")
     return 0

@@ -8,16 +8,18 @@ from evalfed.core.charter import VerifiedCharter
 from evalfed.core.codec import to_json
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.timeutil import now_us
-from evalfed.keys import PublicKey
+from evalfed.keys import PrivateKey
 from evalfed.server.config import CONFIG_FILE, NodeConfig
+from evalfed.server.identity import create_identity
 from evalfed.server.storage.engine import make_engine, migrate
 from evalfed.server.storage.schema import peers
 
 
 def prepare_data_dir(
-    config: NodeConfig, charter: VerifiedCharter, key: PublicKey, partners: Iterable[str] = ()
+    config: NodeConfig, charter: VerifiedCharter, key: PrivateKey, partners: Iterable[str] = ()
 ) -> None:
-    """Writes a new data folder for `config`; `key` must be the institute's key in the charter."""
+    """Writes a new data folder for `config`; `key` (the institute's key in the charter) signs
+    the node's binding and is not stored."""
     if (config.data_dir / CONFIG_FILE).exists():
         raise InvalidInputError(
             f"{config.data_dir} is already a node data folder; refusing to overwrite"
@@ -33,6 +35,7 @@ def prepare_data_dir(
     config.data_dir.mkdir(parents=True, exist_ok=True)
     config.charter_path.write_text(to_json(charter.envelope))
     config.save()
+    create_identity(config.data_dir, config.institute, key, charter.federation_id, config.listen)
     engine = make_engine(config.database())
     try:
         migrate(engine)

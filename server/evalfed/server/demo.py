@@ -100,7 +100,7 @@ def main() -> None:
     step("The US institute prepares and starts its node")
     us_dir = WORK / "us-node"
     evalfed(
-        "node", "init", str(us_dir), "--institute", "us-aisi", "--key", str(keys / "us-aisi.pub"),
+        "node", "init", str(us_dir), "--institute", "us-aisi", "--key", str(keys / "us-aisi.key"),
         "--federation", str(charter), "--listen", "127.0.0.1:0", "--insecure",
     )  # fmt: skip
     node, address = start_node(us_dir)

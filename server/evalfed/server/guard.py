@@ -8,6 +8,7 @@ else is INTERNAL, logged with its stack, and its details stay in the log.
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 import grpc
 from evalfed.client.status import HEAD_ID, HEAD_SEQ, code_of
-from evalfed.core.callauth import MAX_CLOCK_SKEW_S, check_call, is_signed_call
+from evalfed.core.callauth import MAX_CLOCK_SKEW_S, binding_checker, check_call, is_signed_call
 from evalfed.core.errors import AuthenticationError, ConflictError, EvalfedError
 from evalfed.core.membership import Membership
 from evalfed.server.storage.store import Viewer
@@ -63,6 +64,7 @@ class Guard(grpc.ServerInterceptor):
     def __init__(self, membership: Membership) -> None:
         self.membership = membership
         self.nonces = NonceCache()
+        self._check_binding = functools.lru_cache(maxsize=256)(binding_checker(membership))
 
     def intercept_service(
         self,
@@ -110,7 +112,7 @@ class Guard(grpc.ServerInterceptor):
         if not is_signed_call(metadata):
             return Viewer.anonymous()
         now = time.time()
-        identity = check_call(metadata, method, self.membership, int(now))
+        identity = check_call(metadata, method, self.membership, int(now), self._check_binding)
         if not self.nonces.add(identity.nonce, now):
             raise AuthenticationError("this call was already made once (replayed nonce)")
         return Viewer(identity.institute)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from evalfed.core.checks import check_envelope
 from evalfed.core.codec import BUNDLE_FORMAT
@@ -19,20 +19,62 @@ from evalfed.core.membership import Membership
 from evalfed.core.names import check_institute_id, check_record_id
 from evalfed.core.timeutil import timestamp_of_us
 from evalfed.server.storage.store import Appended, Head, QueryFilter, RecordStore, Viewer
+from evalfed.server.sync.manager import SyncManager
+from evalfed.server.sync.puller import LinkStats
+from evalfed.server.sync.sender import sync_stream
 from evalfed.v1.envelope_pb2 import Bundle, Envelope
-from evalfed.v1.node_pb2 import StoredRecord
+from evalfed.v1.node_pb2 import StoredRecord, SyncBatch, SyncRequest
 from sqlalchemy.engine import Row
 
 QUERY_KINDS = ("", "result", "correction", "retraction")
+MAX_PEER_ADDRESS = 256
 
 
 class NodeService:
     """One institute's node: accepts its own institute's records and serves what callers may see."""
 
-    def __init__(self, institute: str, membership: Membership, store: RecordStore) -> None:
+    def __init__(
+        self,
+        institute: str,
+        membership: Membership,
+        store: RecordStore,
+        links: SyncManager,
+    ) -> None:
         self.institute = institute
         self.membership = membership
         self.store = store
+        self.links = links
+        self.sync_store = links.store
+
+    def sync(
+        self, request: SyncRequest, viewer: Viewer, active: Callable[[], bool]
+    ) -> Iterator[SyncBatch]:
+        """What the calling member lacks and may see; then, with follow, each new record."""
+        _require_member(viewer)
+        have: dict[str, int] = {}
+        for cursor in request.have:
+            check_institute_id(cursor.origin)
+            have[cursor.origin] = max(have.get(cursor.origin, 0), cursor.seq)
+        return sync_stream(
+            self.sync_store, viewer, have, request.follow, request.embargo_through_us, active
+        )
+
+    def update_peers(self, add: Sequence[str], remove: Sequence[str], viewer: Viewer) -> list[str]:
+        if _require_member(viewer) != self.institute:
+            raise PermissionDeniedError(f"only {self.institute} may change this node's partners")
+        for address in [*add, *remove]:
+            if not address or len(address) > MAX_PEER_ADDRESS or ":" not in address:
+                raise InvalidInputError(f"partner address {address!r} is not HOST:PORT")
+        for address in remove:
+            self.sync_store.remove_peer(address)
+        for address in add:
+            self.sync_store.add_peer(address)
+        self.links.refresh()
+        return [address for address, _ in self.sync_store.peer_list()]
+
+    def link_stats(self, viewer: Viewer) -> dict[str, LinkStats]:
+        _require_member(viewer)
+        return self.links.stats()
 
     def publish(self, envelopes: Sequence[Envelope]) -> list[Appended]:
         if not envelopes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
+from evalfed.core.timeutil import timestamp_of_us
 from evalfed.server.guard import current_viewer
 from evalfed.server.service import NodeService
 from evalfed.server.storage.store import QueryFilter
@@ -18,9 +19,12 @@ VERSION = "0.1.0"
 class NodeApi(NodeServicer):
     """Implements evalfed.v1.Node on a NodeService."""
 
-    def __init__(self, service: NodeService, charter: Envelope, insecure: bool) -> None:
+    def __init__(
+        self, service: NodeService, charter: Envelope, binding: Envelope, insecure: bool
+    ) -> None:
         self.service = service
         self.charter = charter
+        self.binding = binding
         self.insecure = insecure
 
     def Publish(
@@ -70,24 +74,48 @@ class NodeApi(NodeServicer):
             charter=self.charter,
             version=VERSION,
             insecure=self.insecure,
+            node_binding=self.binding,
         )
 
     def Sync(
         self, request: pb.SyncRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.SyncBatch]:
-        raise NotImplementedError
+        yield from self.service.sync(request, current_viewer(), context.is_active)
+
+    def UpdatePeers(
+        self, request: pb.UpdatePeersRequest, context: grpc.ServicerContext
+    ) -> pb.UpdatePeersResponse:
+        peers = self.service.update_peers(list(request.add), list(request.remove), current_viewer())
+        return pb.UpdatePeersResponse(peers=peers)
 
     def GetStatus(
         self, request: pb.GetStatusRequest, context: grpc.ServicerContext
     ) -> pb.GetStatusResponse:
+        viewer = current_viewer()
         heads = [
             pb.OriginHead(origin=h.origin, seq=h.seq, id=h.id, forked=h.forked)
-            for h in self.service.heads(current_viewer())
+            for h in self.service.heads(viewer)
         ]
+        peers = []
+        for address, stats in self.service.link_stats(viewer).items():
+            peer = pb.PeerStatus(
+                address=address,
+                institute=stats.institute,
+                state=stats.state,
+                received=stats.received,
+                rejected=sum(stats.rejected.values()),
+                rejected_by_reason=dict(stats.rejected),
+                last_error=stats.last_error,
+                heads=[pb.OriginHead(origin=o, seq=s) for o, s in sorted(stats.heads.items())],
+            )
+            if stats.last_contact_us:
+                peer.last_contact.CopyFrom(timestamp_of_us(stats.last_contact_us))
+            peers.append(peer)
         return pb.GetStatusResponse(
             institute=self.service.institute,
             federation_id=self.service.membership.federation_id,
             heads=heads,
+            peers=peers,
             forked_origins=[h.origin for h in heads if h.forked],
             records=self.service.store.count(),
         )

@@ -64,4 +64,5 @@ peers = Table(
     metadata,
     Column("address", String(256), primary_key=True),
     Column("added_at_us", BigInteger, nullable=False),
+    Column("embargo_through_us", BigInteger, nullable=False, default=0),
 )

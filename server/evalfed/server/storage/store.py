@@ -97,7 +97,7 @@ class RecordStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._write_lock = threading.Lock()
+        self.write_lock = threading.Lock()
         self._appended = threading.Condition()
         self._last_pos = self.max_pos()
 
@@ -177,7 +177,7 @@ class RecordStore:
             return []
         origin = batch[0].origin
         received = now_us()
-        with self._write_lock, self.engine.begin() as conn:
+        with self.write_lock, self.engine.begin() as conn:
             head = _head(conn, origin, for_update=True)
             ids = [v.id for v in batch]
             stored = {
@@ -215,10 +215,11 @@ class RecordStore:
                 conn.execute(records.insert(), rows)
                 _set_head(conn, origin, head, seq, head_id)
         if rows:
-            self._notify()
+            self.notify_appended()
         return results
 
-    def _notify(self) -> None:
+    def notify_appended(self) -> None:
+        """Wakes the streams that follow this store (after a commit)."""
         with self._appended:
             self._last_pos = self.max_pos()
             self._appended.notify_all()
@@ -240,15 +241,16 @@ def _head(conn: Connection, origin: str, for_update: bool = False) -> Head:
     return Head(origin, row.head_seq, row.head_id, row.forked)
 
 
-def _set_head(conn: Connection, origin: str, old: Head, seq: int, head_id: str) -> None:
+def _set_head(
+    conn: Connection, origin: str, old: Head, seq: int, head_id: str, forked: bool = False
+) -> None:
+    values = {"head_seq": seq, "head_id": head_id, "forked": old.forked or forked}
     if old.seq == 0 and not old.id:
         exists = conn.execute(select(logs.c.origin).where(logs.c.origin == origin)).first()
         if exists is None:
-            conn.execute(
-                logs.insert().values(origin=origin, head_seq=seq, head_id=head_id, forked=False)
-            )
+            conn.execute(logs.insert().values(origin=origin, **values))
             return
-    conn.execute(update(logs).where(logs.c.origin == origin).values(head_seq=seq, head_id=head_id))
+    conn.execute(update(logs).where(logs.c.origin == origin).values(**values))
 
 
 def _existing_digests(

@@ -1,0 +1,55 @@
+"""Node bindings: an institute's signed statement that a node (its call key, its TLS
+certificate) speaks for it. This is what ties transport identity to membership, with no CA."""
+
+from __future__ import annotations
+
+import hashlib
+
+from evalfed.core.errors import AuthenticationError
+from evalfed.core.membership import Membership
+from evalfed.keys import PrivateKey, PublicKey
+from evalfed.keys.dsse import sign_envelope, verify_signatures
+from evalfed.v1.envelope_pb2 import Envelope
+from evalfed.v1.federation_pb2 import NodeBinding
+from google.protobuf.message import DecodeError
+
+BINDING_PAYLOAD_TYPE = "application/vnd.evalfed.node-binding.v1+protobuf"
+
+
+def sign_binding(binding: NodeBinding, institute_key: PrivateKey) -> Envelope:
+    return sign_envelope(BINDING_PAYLOAD_TYPE, binding.SerializeToString(), [institute_key])
+
+
+def binding_digest(envelope_bytes: bytes) -> str:
+    return hashlib.sha256(envelope_bytes).hexdigest()
+
+
+def verify_binding(envelope: Envelope, membership: Membership) -> NodeBinding:
+    """The binding, if an active key of the institute it names signed it for this federation."""
+    if envelope.payload_type != BINDING_PAYLOAD_TYPE:
+        raise AuthenticationError("the node binding has the wrong payload type")
+    binding = NodeBinding()
+    try:
+        binding.ParseFromString(envelope.payload)
+    except DecodeError:
+        raise AuthenticationError("the node binding is not a valid NodeBinding") from None
+    if binding.federation_id != membership.federation_id:
+        raise AuthenticationError("the node binding is for another federation")
+    keys = membership.keys_for(binding.institute)
+    if not keys:
+        raise AuthenticationError(
+            f"the node binding names {binding.institute!r}, which is not a member"
+        )
+    try:
+        verify_signatures(envelope, keys)
+    except Exception:
+        raise AuthenticationError(
+            f"the node binding is not signed by an active key of {binding.institute}"
+        ) from None
+    if len(binding.node_public_key) != 32:
+        raise AuthenticationError("the node binding's key is not an Ed25519 key")
+    return binding
+
+
+def node_key_of(binding: NodeBinding) -> PublicKey:
+    return PublicKey(binding.node_public_key)

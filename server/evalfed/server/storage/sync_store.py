@@ -1,0 +1,191 @@
+"""Storage for sync: cursors and partners, the backlog a partner lacks, and storing a
+partner's batch (with its progress) in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from evalfed.core.chain import Fit, HeldIds, place
+from evalfed.core.checks import VerifiedRecord
+from evalfed.core.errors import ChainError
+from evalfed.core.records import INSTITUTES
+from evalfed.core.timeutil import now_us
+from evalfed.server.storage.schema import logs, peers, records
+from evalfed.server.storage.store import RecordStore, Viewer, _head, _row_of, _set_head, visible_to
+from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy.engine import Connection, Row
+
+
+@dataclass
+class SyncResult:
+    """What became of one partner batch."""
+
+    new: int = 0
+    duplicates: int = 0
+    forks: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+class SyncStore:
+    """The sync side of a node's storage, on the same engine and write lock as its RecordStore."""
+
+    def __init__(self, store: RecordStore) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    # -- partners and cursors ----------------------------------------------------------------
+
+    def cursors(self) -> dict[str, int]:
+        """Per origin, the highest seq held: what this node tells a partner it has."""
+        with self.engine.connect() as conn:
+            return {r.origin: r.head_seq for r in conn.execute(select(logs))}
+
+    def peer_list(self) -> list[tuple[str, int]]:
+        """Partner addresses, each with the time through which its embargo releases arrived."""
+        query = select(peers).order_by(peers.c.added_at_us, peers.c.address)
+        with self.engine.connect() as conn:
+            return [(r.address, r.embargo_through_us) for r in conn.execute(query)]
+
+    def add_peer(self, address: str) -> bool:
+        with self.store.write_lock, self.engine.begin() as conn:
+            if conn.execute(select(peers.c.address).where(peers.c.address == address)).first():
+                return False
+            conn.execute(peers.insert().values(address=address, added_at_us=now_us()))
+            return True
+
+    def remove_peer(self, address: str) -> bool:
+        with self.store.write_lock, self.engine.begin() as conn:
+            return bool(conn.execute(peers.delete().where(peers.c.address == address)).rowcount)
+
+    # -- serving a partner -------------------------------------------------------------------
+
+    def backlog(
+        self,
+        viewer: Viewer,
+        have: dict[str, int],
+        max_pos: int,
+        after: tuple[str, int, int],
+        limit: int,
+    ) -> list[Row]:
+        """Records `viewer` may see and lacks, per origin in ascending seq, after key `after`."""
+        origin, seq, pos = after
+        lacking = or_(
+            records.c.origin.not_in(list(have)) if have else true(),
+            *[and_(records.c.origin == o, records.c.seq > s) for o, s in have.items()],
+        )
+        keyset = or_(
+            records.c.origin > origin,
+            and_(records.c.origin == origin, records.c.seq > seq),
+            and_(records.c.origin == origin, records.c.seq == seq, records.c.pos > pos),
+        )
+        query = (
+            select(records.c.origin, records.c.seq, records.c.pos, records.c.envelope)
+            .where(visible_to(viewer, now_us()), records.c.pos <= max_pos, keyset, lacking)
+            .order_by(records.c.origin, records.c.seq, records.c.pos)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def appended_since(self, viewer: Viewer, after_pos: int, limit: int) -> list[Row]:
+        """Records stored after `after_pos` that `viewer` may see, in the order stored."""
+        query = (
+            select(records.c.pos, records.c.envelope)
+            .where(records.c.pos > after_pos, visible_to(viewer, now_us()))
+            .order_by(records.c.pos)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def embargo_released(self, viewer: Viewer, after_us: int, until_us: int) -> list[Row]:
+        """Restricted records whose embargo ended in (after_us, until_us], as `viewer` sees them."""
+        query = (
+            select(records.c.pos, records.c.envelope)
+            .where(
+                records.c.audience_scope == INSTITUTES,
+                records.c.embargo_until_us > after_us,
+                records.c.embargo_until_us <= until_us,
+                visible_to(viewer, until_us),
+            )
+            .order_by(records.c.origin, records.c.seq)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def next_embargo_end(self, after_us: int) -> int | None:
+        query = select(func.min(records.c.embargo_until_us)).where(
+            records.c.audience_scope == INSTITUTES, records.c.embargo_until_us > after_us
+        )
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar()
+        return int(value) if value is not None else None
+
+    # -- storing a partner's batch -----------------------------------------------------------
+
+    def append_synced(
+        self, batch: Sequence[VerifiedRecord], peer: str, embargo_through_us: int
+    ) -> SyncResult:
+        """Stores a partner's batch in one transaction, with the partner's embargo cursor.
+
+        Each record is placed against what is held: duplicates are skipped, forks kept as
+        evidence (and the origin flagged), and a record that breaks its chain is rejected.
+        """
+        result = SyncResult()
+        received = now_us()
+        rows: list[dict[str, object]] = []
+        with self.store.write_lock, self.engine.begin() as conn:
+            held = _held_around(conn, batch)
+            heads = {o: _head(conn, o, for_update=True) for o in {v.origin for v in batch}}
+            moved: dict[str, tuple[int, str]] = {}
+            forked: set[str] = set()
+            for verified in batch:
+                try:
+                    fit = place(verified, held)
+                except ChainError as exc:
+                    result.rejected.append((verified.id, f"chain: {exc}"))
+                    continue
+                if fit is Fit.DUPLICATE:
+                    result.duplicates += 1
+                    continue
+                rows.append(_row_of(verified, peer, received))
+                if fit is Fit.FORK:
+                    result.forks += 1
+                    forked.add(verified.origin)
+                else:
+                    result.new += 1
+                best_seq = moved.get(verified.origin, (heads[verified.origin].seq, ""))[0]
+                if verified.seq > best_seq:
+                    moved[verified.origin] = (verified.seq, verified.id)
+            if rows:
+                conn.execute(records.insert(), rows)
+            for origin in set(moved) | forked:
+                head = heads[origin]
+                seq, head_id = moved.get(origin, (head.seq, head.id))
+                _set_head(conn, origin, head, seq, head_id, forked=origin in forked)
+            if embargo_through_us:
+                conn.execute(
+                    update(peers)
+                    .where(peers.c.address == peer, peers.c.embargo_through_us < embargo_through_us)
+                    .values(embargo_through_us=embargo_through_us)
+                )
+        if rows:
+            self.store.notify_appended()
+        return result
+
+
+def _held_around(conn: Connection, batch: Sequence[VerifiedRecord]) -> HeldIds:
+    """The held ids at each batch record's seq and the seq before it."""
+    spans: dict[str, tuple[int, int]] = {}
+    for v in batch:
+        low, high = spans.get(v.origin, (v.seq, v.seq))
+        spans[v.origin] = (min(low, v.seq - 1), max(high, v.seq))
+    held = HeldIds()
+    for origin, (low, high) in spans.items():
+        query = select(records.c.seq, records.c.id).where(
+            records.c.origin == origin, records.c.seq.between(low, high)
+        )
+        for row in conn.execute(query):
+            held.add(origin, row.seq, row.id)
+    return held

@@ -1,0 +1,61 @@
+"""The node's partner links: one PeerLink per configured partner, changed while running."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+from evalfed.core.membership import Membership
+from evalfed.server.storage.sync_store import SyncStore
+from evalfed.server.sync.puller import LinkStats, PeerLink
+from evalfed.v1.node_pb2_grpc import NodeStub
+
+VERIFY_THREADS = 2
+"""Signature-checking threads shared by all links (Ed25519 checks release the GIL)."""
+
+
+class SyncManager:
+    """Starts, stops and reports the links to this node's partners."""
+
+    def __init__(
+        self,
+        store: SyncStore,
+        membership: Membership,
+        open_stub: Callable[[str], tuple[grpc.Channel, NodeStub]],
+    ) -> None:
+        self.store = store
+        self.membership = membership
+        self.open_stub = open_stub
+        self.pool = ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="verify")
+        self._links: dict[str, PeerLink] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Brings the running links in line with the stored partner list."""
+        wanted = [address for address, _ in self.store.peer_list()]
+        with self._lock:
+            for address in list(self._links):
+                if address not in wanted:
+                    self._links.pop(address).stop()
+            for address in wanted:
+                if address not in self._links:
+                    link = PeerLink(address, self.store, self.membership, self.pool, self.open_stub)
+                    self._links[address] = link
+                    link.start()
+
+    def stats(self) -> dict[str, LinkStats]:
+        with self._lock:
+            return {address: link.stats for address, link in self._links.items()}
+
+    def stop(self) -> None:
+        with self._lock:
+            links = list(self._links.values())
+            self._links.clear()
+        for link in links:
+            link.stop()
+        self.pool.shutdown(wait=True)

@@ -1,0 +1,170 @@
+"""The pulling side of sync: one link per partner, each in its own thread.
+
+A link asks the partner for what this node lacks, checks every record (signatures in a thread
+pool: Ed25519 checks release the GIL), stores each batch in one transaction together with its
+progress, and follows the partner's live stream. On any failure it reconnects with exponential
+backoff and jitter; one partner's trouble never holds up another's link.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import grpc
+from evalfed.core.checks import VerifiedRecord, check_envelope, decode_envelope
+from evalfed.core.errors import EvalfedError
+from evalfed.core.membership import Membership
+from evalfed.core.timeutil import now_us
+from evalfed.server.storage.sync_store import SyncStore
+from evalfed.v1.node_pb2 import Cursor, GetStatusRequest, SyncBatch, SyncRequest
+from evalfed.v1.node_pb2_grpc import NodeStub
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST_S = 0.2
+BACKOFF_MAX_S = 30.0
+STATUS_TIMEOUT_S = 10.0
+
+Checked = VerifiedRecord | tuple[str, str]
+"""A verified record, or (record id or '?', reason) for one that failed its checks."""
+
+
+@dataclass
+class LinkStats:
+    """What a link has seen, for `evalfed status`."""
+
+    state: str = "connecting"
+    last_contact_us: int = 0
+    received: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    last_error: str = ""
+    institute: str = ""
+    heads: dict[str, int] = field(default_factory=dict)
+
+
+def _reason(exc: EvalfedError) -> str:
+    return type(exc).__name__.removesuffix("Error").lower()
+
+
+def check_batch(
+    data: list[bytes], membership: Membership, pool: ThreadPoolExecutor
+) -> list[Checked]:
+    """Checks every envelope of a batch, in parallel chunks; order is kept."""
+
+    def check_chunk(chunk: list[bytes]) -> list[Checked]:
+        out: list[Checked] = []
+        for raw in chunk:
+            try:
+                out.append(check_envelope(decode_envelope(raw), membership))
+            except EvalfedError as exc:
+                out.append(("?", f"{_reason(exc)}: {exc}"))
+        return out
+
+    workers = max(1, pool._max_workers)
+    size = max(1, -(-len(data) // workers))
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    return [item for part in pool.map(check_chunk, chunks) for item in part]
+
+
+class PeerLink:
+    """Keeps this node up to date from one partner until stopped."""
+
+    def __init__(
+        self,
+        address: str,
+        store: SyncStore,
+        membership: Membership,
+        pool: ThreadPoolExecutor,
+        open_stub: Callable[[str], tuple[grpc.Channel, NodeStub]],
+    ) -> None:
+        self.address = address
+        self.store = store
+        self.membership = membership
+        self.pool = pool
+        self.open_stub = open_stub
+        self.stats = LinkStats()
+        self._stop = threading.Event()
+        self._call: grpc.Future | None = None
+        self._thread = threading.Thread(target=self._run, name=f"sync {address}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        call = self._call
+        if call is not None:
+            call.cancel()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._stream()
+                failures = 0
+            except grpc.RpcError as exc:
+                if self._stop.is_set():
+                    return
+                code = exc.code() if isinstance(exc, grpc.Call) else None
+                self.stats.last_error = f"{code.name if code else 'error'}: " + (
+                    exc.details() if isinstance(exc, grpc.Call) else str(exc)
+                )
+                if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                    self.stats.state = "refused"
+                failures += 1
+            except Exception as exc:
+                log.exception("sync with %s failed", self.address)
+                self.stats.last_error = str(exc)
+                failures += 1
+            if self.stats.state != "refused":
+                self.stats.state = "backoff"
+            delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(failures, 10))
+            self._stop.wait(random.uniform(delay / 2, delay))
+
+    def _stream(self) -> None:
+        channel, stub = self.open_stub(self.address)
+        try:
+            status = stub.GetStatus(GetStatusRequest(), timeout=STATUS_TIMEOUT_S)
+            self.stats.institute = status.institute
+            self.stats.heads = {h.origin: h.seq for h in status.heads}
+            self.stats.last_contact_us = now_us()
+            embargo_through = dict(self.store.peer_list()).get(self.address, 0)
+            request = SyncRequest(
+                have=[Cursor(origin=o, seq=s) for o, s in self.store.cursors().items()],
+                follow=True,
+                embargo_through_us=embargo_through,
+            )
+            call = stub.Sync(request)
+            self._call = call
+            self.stats.state = "streaming"
+            for batch in call:
+                self.ingest(batch)
+                if self._stop.is_set():
+                    call.cancel()
+                    return
+        finally:
+            self._call = None
+            channel.close()
+
+    def ingest(self, batch: SyncBatch) -> None:
+        """Checks and stores one batch; rejected records are logged and counted, never stored."""
+        self.stats.last_contact_us = now_us()
+        checked = check_batch(list(batch.envelopes), self.membership, self.pool)
+        verified = [c for c in checked if isinstance(c, VerifiedRecord)]
+        rejected = [c for c in checked if not isinstance(c, VerifiedRecord)]
+        result = self.store.append_synced(verified, self.address, batch.embargo_through_us)
+        rejected += result.rejected
+        self.stats.received += result.new + result.forks
+        for record_id, reason in rejected:
+            kind = reason.split(":", 1)[0]
+            self.stats.rejected[kind] += 1
+            log.warning("rejected record %s from %s: %s", record_id[:16], self.address, reason)
+        if result.forks:
+            log.warning("fork evidence from %s: %d record(s)", self.address, result.forks)

@@ -1,0 +1,92 @@
+"""The serving side of sync: stream what a partner lacks and may see, then follow new records.
+
+The backlog is read in keyset pages (origin, seq, pos) up to the newest record at the start;
+following picks up from there by storage position, so nothing is skipped or sent twice.
+Restricted records whose embargo ends are sent when it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from evalfed.core.limits import SYNC_BATCH_BYTES, SYNC_BATCH_RECORDS
+from evalfed.core.timeutil import now_us
+from evalfed.server.storage.store import Viewer
+from evalfed.server.storage.sync_store import SyncStore
+from evalfed.v1.node_pb2 import SyncBatch
+
+FOLLOW_WAKE_S = 0.5
+"""How often a following stream checks that its caller is still there."""
+
+
+def _batches(envelopes: Iterable[bytes]) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    size = 0
+    for data in envelopes:
+        if batch and (len(batch) >= SYNC_BATCH_RECORDS or size + len(data) > SYNC_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(data)
+        size += len(data)
+    if batch:
+        yield batch
+
+
+def _backlog(
+    store: SyncStore, viewer: Viewer, have: dict[str, int], max_pos: int
+) -> Iterator[bytes]:
+    after = ("", 0, 0)
+    while True:
+        rows = store.backlog(viewer, have, max_pos, after, SYNC_BATCH_RECORDS)
+        for row in rows:
+            yield row.envelope
+        if len(rows) < SYNC_BATCH_RECORDS:
+            return
+        last = rows[-1]
+        after = (last.origin, last.seq, last.pos)
+
+
+def sync_stream(
+    store: SyncStore,
+    viewer: Viewer,
+    have: dict[str, int],
+    follow: bool,
+    embargo_through_us: int,
+    active: Callable[[], bool],
+) -> Iterator[SyncBatch]:
+    """Every record `viewer` lacks and may see; with `follow`, then each new one as stored."""
+    last_pos = store.store.max_pos()
+    released_through = now_us()
+    for envelopes in _batches(
+        row.envelope for row in store.embargo_released(viewer, embargo_through_us, released_through)
+    ):
+        yield SyncBatch(envelopes=envelopes, embargo_through_us=0)
+    for envelopes in _batches(_backlog(store, viewer, have, last_pos)):
+        yield SyncBatch(envelopes=envelopes)
+    yield SyncBatch(caught_up=True, embargo_through_us=released_through)
+    if not follow:
+        return
+    next_release = store.next_embargo_end(released_through)
+    while active():
+        wait_s = FOLLOW_WAKE_S
+        if next_release is not None:
+            wait_s = max(0.0, min(wait_s, (next_release - now_us()) / 1e6))
+        newest = store.store.wait_for_append(last_pos, wait_s)
+        if newest > last_pos:
+            next_release = store.next_embargo_end(released_through)
+        while newest > last_pos:
+            rows = store.appended_since(viewer, last_pos, SYNC_BATCH_RECORDS)
+            # A short page holds every visible record up to the newest; positions of records
+            # this viewer may not see are passed over with it.
+            full = len(rows) == SYNC_BATCH_RECORDS
+            last_pos = rows[-1].pos if full else max(newest, rows[-1].pos if rows else newest)
+            for envelopes in _batches(row.envelope for row in rows):
+                yield SyncBatch(envelopes=envelopes)
+        if next_release is not None and now_us() >= next_release:
+            until = now_us()
+            rows = store.embargo_released(viewer, released_through, until)
+            for envelopes in _batches(row.envelope for row in rows):
+                yield SyncBatch(envelopes=envelopes)
+            released_through = until
+            yield SyncBatch(embargo_through_us=released_through)
+            next_release = store.next_embargo_end(released_through)
