@@ -10,6 +10,7 @@ from evalfed.client.channel import CallSigner, open_channel
 from evalfed.client.status import error_of
 from evalfed.core.charter import verify_charter
 from evalfed.core.errors import AuthenticationError, EvalfedError
+from evalfed.core.limits import MAX_PUBLISH_BATCH
 from evalfed.core.membership import Membership
 from evalfed.keys import PrivateKey
 from evalfed.v1 import node_pb2 as pb
@@ -80,10 +81,15 @@ class NodeClient:
         return list(response.results)
 
     def find_existing(self, digests: list[str]) -> dict[str, str]:
-        if not digests:
-            return {}
-        response = self._call(self.stub.FindExisting, pb.FindExistingRequest(body_digests=digests))
-        return dict(response.ids)
+        """Which of these result digests the node already holds, in calls of at most
+        MAX_PUBLISH_BATCH digests."""
+        found: dict[str, str] = {}
+        for start in range(0, len(digests), MAX_PUBLISH_BATCH):
+            chunk = digests[start : start + MAX_PUBLISH_BATCH]
+            found.update(
+                self._call(self.stub.FindExisting, pb.FindExistingRequest(body_digests=chunk)).ids
+            )
+        return found
 
     def get(self, record_id: str, bundle: bool = False) -> pb.GetRecordResponse:
         return self._call(self.stub.GetRecord, pb.GetRecordRequest(id=record_id, bundle=bundle))

@@ -88,6 +88,28 @@ class SyncStore:
         with self.engine.connect() as conn:
             return list(conn.execute(query))
 
+    def fork_evidence(self, viewer: Viewer) -> list[Row]:
+        """Every record `viewer` may see at an (origin, seq) that holds more than one record."""
+        forked = select(logs.c.origin).where(logs.c.forked)
+        other = records.alias("other")
+        query = (
+            select(records.c.envelope)
+            .where(
+                records.c.origin.in_(forked),
+                visible_to(viewer, now_us()),
+                select(other.c.pos)
+                .where(
+                    other.c.origin == records.c.origin,
+                    other.c.seq == records.c.seq,
+                    other.c.id != records.c.id,
+                )
+                .exists(),
+            )
+            .order_by(records.c.origin, records.c.seq)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
     def appended_since(self, viewer: Viewer, after_pos: int, limit: int) -> list[Row]:
         """Records stored after `after_pos` that `viewer` may see, in the order stored."""
         query = (

@@ -2,7 +2,8 @@
 
 The backlog is read in keyset pages (origin, seq, pos) up to the newest record at the start;
 following picks up from there by storage position, so nothing is skipped or sent twice.
-Restricted records whose embargo ends are sent when it ends.
+Restricted records whose embargo ends are sent when it ends, and fork evidence (two records
+at one origin and seq) is always sent, whatever the caller's cursor.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def sync_stream(
     ):
         yield SyncBatch(envelopes=envelopes, embargo_through_us=0)
     for envelopes in _batches(_backlog(store, viewer, have, last_pos)):
+        yield SyncBatch(envelopes=envelopes)
+    for envelopes in _batches(row.envelope for row in store.fork_evidence(viewer)):
         yield SyncBatch(envelopes=envelopes)
     yield SyncBatch(caught_up=True, embargo_through_us=released_through)
     if not follow:

@@ -1,0 +1,84 @@
+"""Separate node processes: 20,000 records catch up through a relay while the relay is
+killed with SIGKILL mid-way and restarted; every node ends with exactly the origin's ids."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from evalfed.client.node_client import NodeClient
+from evalfed.client.publisher import new_result_record, publish_records
+from evalfed.core.checks import decode_envelope
+from evalfed.core.records import audience_from_text, record_id
+from evalfed.v1.node_pb2 import QueryRequest
+
+from tests.conftest import Federation
+from tests.processes import NodeProcess
+from tests.results import result
+
+RECORDS = 20_000
+
+
+def ids_at(address: str, key) -> list[str]:
+    with NodeClient(address, key) as client:
+        return [r.id for r in client.query(QueryRequest(origin="us-aisi", page_size=1000))]
+
+
+def follow_until(address: str, key, count: int) -> int:
+    """Reads the node's own sync stream (event driven) until it has shown `count` US records."""
+    seen: set[str] = set()
+    with NodeClient(address, key) as client:
+        for batch in client.follow():
+            for data in batch.envelopes:
+                seen.add(record_id(decode_envelope(data).payload))
+            if len(seen) >= count:
+                return len(seen)
+    raise AssertionError("the stream ended early")
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, federation: Federation, new_database) -> Iterator[list[NodeProcess]]:
+    started: list[NodeProcess] = []
+    yield started
+    for node in started:
+        node.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_relay_killed_mid_catch_up_converges(
+    tmp_path: Path, federation: Federation, new_database, nodes: list[NodeProcess]
+) -> None:
+    us_key = federation.keys["us-aisi"]
+    us = NodeProcess(tmp_path, federation, "us-aisi", new_database())
+    nodes.append(us)
+    us.start()
+    with NodeClient(us.address, us_key) as client:
+        bodies = [
+            new_result_record(result(value=i / RECORDS), audience_from_text(""))
+            for i in range(RECORDS)
+        ]
+        publish_records(client, bodies)
+    expected = set(ids_at(us.address, us_key))
+    assert len(expected) == RECORDS
+
+    uk = NodeProcess(tmp_path, federation, "uk-aisi", new_database(), peers=(us.address,))
+    ca = NodeProcess(tmp_path, federation, "ca-aisi", new_database(), peers=(uk.address,))
+    nodes.extend([uk, ca])
+    started = time.monotonic()
+    uk.start()
+    follow_until(uk.address, us_key, RECORDS // 4)
+    uk.kill()
+    uk.start()
+    ca.start()
+    follow_until(uk.address, us_key, RECORDS)
+    elapsed = time.monotonic() - started
+    follow_until(ca.address, us_key, RECORDS)
+    print(f"catch-up of {RECORDS} records through a SIGKILL: {RECORDS / elapsed:.0f} records/s")
+
+    for node in (uk, ca):
+        held = ids_at(node.address, us_key)
+        assert len(held) == RECORDS, node.config.institute
+        assert set(held) == expected

@@ -1,0 +1,122 @@
+"""A misbehaving partner (a real gRPC server serving crafted batches) and injected forks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import pytest
+from evalfed.client.node_client import NodeClient
+from evalfed.core.records import record_id, sign_record
+from evalfed.core.timeutil import now_us, timestamp_of_us
+from evalfed.v1 import node_pb2 as pb
+from evalfed.v1.envelope_pb2 import Envelope
+from evalfed.v1.node_pb2_grpc import NodeServicer, add_NodeServicer_to_server
+from evalfed.v1.record_pb2 import Record
+
+from tests.conftest import Federation, wait_for
+from tests.results import result
+
+
+class CraftedPartner(NodeServicer):
+    """A partner that answers Sync with the batches it is given, then holds the stream open."""
+
+    def __init__(self, institute: str, batches: list[list[bytes]]) -> None:
+        self.institute = institute
+        self.batches = batches
+
+    def GetStatus(self, request, context):
+        return pb.GetStatusResponse(institute=self.institute)
+
+    def Sync(self, request, context) -> Iterator[pb.SyncBatch]:
+        for batch in self.batches:
+            yield pb.SyncBatch(envelopes=batch)
+        yield pb.SyncBatch(caught_up=True)
+        closed = threading.Event()
+        context.add_callback(closed.set)
+        closed.wait()
+
+
+@pytest.fixture
+def serve_partner():
+    servers: list[grpc.Server] = []
+
+    def serve(partner: CraftedPartner) -> str:
+        server = grpc.server(ThreadPoolExecutor(4))
+        add_NodeServicer_to_server(partner, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        servers.append(server)
+        return f"127.0.0.1:{port}"
+
+    yield serve
+    for server in servers:
+        server.stop(0)
+
+
+def signed(
+    federation: Federation, origin: str, seq: int, prev: str, value: float = 0.5
+) -> Envelope:
+    record = Record(
+        federation_id=federation.charter.federation_id,
+        origin=origin,
+        seq=seq,
+        prev=prev,
+        key_id=federation.keys[origin].key_id,
+        result=result(value=value),
+    )
+    record.issued_at.CopyFrom(timestamp_of_us(now_us()))
+    return sign_record(record, federation.keys[origin])
+
+
+def test_bad_records_are_rejected_one_by_one_and_counted(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    good = signed(federation, "us-aisi", 1, "")
+    tampered = signed(federation, "us-aisi", 2, record_id(good.payload), value=0.25)
+    at = tampered.payload.index(b"openai")
+    tampered.payload = tampered.payload[:at] + b"openbi" + tampered.payload[at + 6 :]
+    unknown = signed(federation, "jp-aisi", 1, "")
+    broken = signed(federation, "us-aisi", 2, "ab" * 32, value=0.75)
+    after = signed(federation, "us-aisi", 2, record_id(good.payload), value=0.9)
+    batches = [
+        [e.SerializeToString() for e in (good, tampered, unknown, broken)],
+        [after.SerializeToString()],
+    ]
+    address = serve_partner(CraftedPartner("us-aisi", batches))
+    uk = make_node("uk-aisi", peers=(address,))
+    after_id = record_id(after.payload)
+    wait_for(uk, lambda: uk.store.head("us-aisi").id == after_id)
+    stats = uk.links.stats()[address]
+    assert dict(stats.rejected) == {"signature": 1, "unknownsigner": 1, "chain": 1}
+    assert uk.store.count() == 2
+    assert uk.store.head("jp-aisi").seq == 0
+    with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
+        status = client.status()
+    (peer,) = status.peers
+    assert peer.rejected == 3 and peer.rejected_by_reason["chain"] == 1
+
+
+def test_fork_is_kept_and_flagged_on_both_nodes(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    honest = signed(federation, "us-aisi", 1, "", value=0.1)
+    rival = signed(federation, "us-aisi", 1, "", value=0.2)
+    evil = serve_partner(CraftedPartner("us-aisi", [[rival.SerializeToString()]]))
+    us = make_node("us-aisi")
+    with NodeClient(us.address, federation.keys["us-aisi"]) as client:
+        client.publish([honest])
+    uk = make_node("uk-aisi", peers=(us.address, evil))
+    with NodeClient(us.address, federation.keys["us-aisi"]) as client:
+        client.update_peers([uk.address], [])
+    wait_for(uk, lambda: uk.store.head("us-aisi").forked)
+    wait_for(us, lambda: us.store.head("us-aisi").forked)
+    for node, key in ((us, "us-aisi"), (uk, "uk-aisi")):
+        with NodeClient(node.address, federation.keys[key]) as client:
+            status = client.status()
+            assert status.forked_origins == ["us-aisi"]
+            rows = list(client.query(pb.QueryRequest(origin="us-aisi")))
+        assert {r.id for r in rows} == {record_id(honest.payload), record_id(rival.payload)}
+        assert all(r.origin_forked for r in rows)
