@@ -123,7 +123,7 @@ def make_node(
             institute=institute,
             listen="127.0.0.1:0",
             database_url=new_database(),
-            insecure=True,
+            insecure=False,
         )
         prepare_data_dir(config, federation.charter, federation.keys[institute], peers)
         node = build_node(config)

@@ -36,7 +36,7 @@ class NodeProcess:
     ) -> None:
         self.address = f"127.0.0.1:{free_port()}"
         self.config = NodeConfig(
-            root / institute, institute, self.address, database_url, insecure=True
+            root / institute, institute, self.address, database_url, insecure=False
         )
         prepare_data_dir(self.config, federation.charter, federation.keys[institute], peers)
         self.proc: subprocess.Popen[str] | None = None

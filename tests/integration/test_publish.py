@@ -85,9 +85,7 @@ def test_conflicting_head_gets_failed_precondition_with_head(
     assert caught.value.head_seq == 1 and caught.value.head_id == first.id
     assert "read the head" in str(caught.value)
     with pytest.raises(grpc.RpcError) as raw:
-        NodeStub(grpc.insecure_channel(us_client.address)).Publish(
-            PublishRequest(envelopes=[rival])
-        )
+        NodeStub(us_client.connection.channel()).Publish(PublishRequest(envelopes=[rival]))
     assert raw.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert us_client.head().seq == 1
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from evalfed.client.channel import CallSigner, open_channel
+from evalfed.client.channel import CallSigner
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
+from evalfed.client.transport import connect_node
 from evalfed.core.errors import NotFoundError, PermissionDeniedError
 from evalfed.core.records import audience_from_text
 from evalfed.core.timeutil import now_us
@@ -121,7 +122,7 @@ def test_non_member_and_impostor_nodes_are_refused(
     claims_us = CallSigner(uk_identity.key, "us-aisi", fed_id, uk_identity.binding_bytes)
     for signer in (outsider, impostor, claims_us, None):
         with (
-            open_channel(us.address, signer=signer) as channel,
+            connect_node(us.address).channel(signer) as channel,
             pytest.raises(grpc.RpcError) as caught,
         ):
             list(NodeStub(channel).Sync(SyncRequest(), timeout=10))

@@ -21,11 +21,20 @@ from tests.results import result
 
 
 class CraftedPartner(NodeServicer):
-    """A partner that answers Sync with the batches it is given, then holds the stream open."""
+    """A partner that answers Sync with the batches it is given, then holds the stream open.
 
-    def __init__(self, institute: str, batches: list[list[bytes]]) -> None:
+    It serves plain gRPC on loopback, which nodes accept there only."""
+
+    def __init__(self, federation: Federation, institute: str, batches: list[list[bytes]]) -> None:
+        self.federation = federation
         self.institute = institute
         self.batches = batches
+
+    def GetInfo(self, request, context):
+        charter = self.federation.charter
+        return pb.GetInfoResponse(
+            institute=self.institute, federation_id=charter.federation_id, charter=charter.envelope
+        )
 
     def GetStatus(self, request, context):
         return pb.GetStatusResponse(institute=self.institute)
@@ -85,7 +94,7 @@ def test_bad_records_are_rejected_one_by_one_and_counted(
         [e.SerializeToString() for e in (good, tampered, unknown, broken)],
         [after.SerializeToString()],
     ]
-    address = serve_partner(CraftedPartner("us-aisi", batches))
+    address = serve_partner(CraftedPartner(federation, "us-aisi", batches))
     uk = make_node("uk-aisi", peers=(address,))
     after_id = record_id(after.payload)
     wait_for(uk, lambda: uk.store.head("us-aisi").id == after_id)
@@ -104,7 +113,7 @@ def test_fork_is_kept_and_flagged_on_both_nodes(
 ) -> None:
     honest = signed(federation, "us-aisi", 1, "", value=0.1)
     rival = signed(federation, "us-aisi", 1, "", value=0.2)
-    evil = serve_partner(CraftedPartner("us-aisi", [[rival.SerializeToString()]]))
+    evil = serve_partner(CraftedPartner(federation, "us-aisi", [[rival.SerializeToString()]]))
     us = make_node("us-aisi")
     with NodeClient(us.address, federation.keys["us-aisi"]) as client:
         client.publish([honest])

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import grpc
-from evalfed.client.channel import CallSigner, open_channel
+from evalfed.client.channel import CallSigner
 from evalfed.client.status import error_of
-from evalfed.core.charter import verify_charter
+from evalfed.client.transport import connect_node
 from evalfed.core.errors import AuthenticationError, EvalfedError
 from evalfed.core.limits import MAX_PUBLISH_BATCH
 from evalfed.core.membership import Membership
@@ -29,18 +29,17 @@ class NodeClient:
         self,
         address: str,
         key: PrivateKey | None = None,
-        credentials: grpc.ChannelCredentials | None = None,
+        federation: Membership | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.address = address
         self.timeout_s = timeout_s
-        self._credentials = credentials
-        self._bare = open_channel(address, credentials=credentials)
-        self.info = self._call(NodeStub(self._bare).GetInfo, pb.GetInfoRequest())
-        self.membership = Membership(verify_charter(self.info.charter))
+        self.connection = connect_node(address, federation)
+        self.info = self.connection.info
+        self.membership = self.connection.membership
         self.key = key
         self.institute = ""
-        self._channel = self._bare
+        signer = None
         if key is not None:
             institute = self.membership.institute_of_key(key.key_id)
             if institute is None:
@@ -50,7 +49,7 @@ class NodeClient:
                 )
             self.institute = institute
             signer = CallSigner(key, institute, self.membership.federation_id)
-            self._channel = open_channel(address, signer=signer, credentials=credentials)
+        self._channel = self.connection.channel(signer)
         self.stub = NodeStub(self._channel)
 
     def __enter__(self) -> NodeClient:
@@ -61,7 +60,6 @@ class NodeClient:
 
     def close(self) -> None:
         self._channel.close()
-        self._bare.close()
 
     @property
     def federation_id(self) -> str:

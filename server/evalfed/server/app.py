@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from types import FrameType
 
 import grpc
-from evalfed.client.channel import CHANNEL_OPTIONS, CallSigner, open_channel
+from evalfed.client.channel import CHANNEL_OPTIONS, CallSigner
+from evalfed.client.transport import connect_node
 from evalfed.core.charter import verify_charter
 from evalfed.core.codec import envelope_from_json
 from evalfed.core.errors import InvalidInputError
@@ -86,13 +87,16 @@ def load_membership(config: NodeConfig) -> Membership:
 
 
 def peer_opener(
-    identity: NodeIdentity, federation_id: str
+    identity: NodeIdentity, membership: Membership
 ) -> Callable[[str], tuple[grpc.Channel, NodeStub]]:
-    """Opens channels to partners, every call signed by this node under its binding."""
-    signer = CallSigner(identity.key, identity.institute, federation_id, identity.binding_bytes)
+    """Opens checked channels to partners (TLS pinned by their binding; plain on loopback
+    only), every call signed by this node's key under its binding."""
+    signer = CallSigner(
+        identity.key, identity.institute, membership.federation_id, identity.binding_bytes
+    )
 
     def open_stub(address: str) -> tuple[grpc.Channel, NodeStub]:
-        channel = open_channel(address, signer=signer)
+        channel = connect_node(address, membership).channel(signer)
         return channel, NodeStub(channel)
 
     return open_stub
@@ -105,9 +109,7 @@ def build_node(config: NodeConfig) -> Node:
     migrate(engine)
     store = RecordStore(engine)
     identity = load_identity(config.data_dir, config.institute)
-    links = SyncManager(
-        SyncStore(store), membership, peer_opener(identity, membership.federation_id)
-    )
+    links = SyncManager(SyncStore(store), membership, peer_opener(identity, membership))
     service = NodeService(config.institute, membership, store, links)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="rpc"),
@@ -121,11 +123,11 @@ def build_node(config: NodeConfig) -> Node:
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    if not config.insecure:
-        raise InvalidInputError(
-            "TLS is not available in this version; start the node with --insecure on loopback"
-        )
-    port = server.add_insecure_port(config.listen)
+    if config.insecure:
+        port = server.add_insecure_port(config.listen)
+    else:
+        tls = grpc.ssl_server_credentials([(identity.tls_key_pem, identity.tls_cert_pem)])
+        port = server.add_secure_port(config.listen, tls)
     if port == 0:
         raise InvalidInputError(
             f"cannot listen on {config.listen}: the address is in use or invalid"

@@ -1,0 +1,87 @@
+"""Telling formats apart by content, never by file name, and choosing the reader for each.
+
+A folder is a HELM run folder or nothing. A file starting with a zip signature is an Inspect
+`.eval` log. Anything else is streamed as JSON (stopping before any `samples`) and judged by
+its keys; text that is not JSON may still be a native result in YAML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from evalfed.client.importers.common import Imported, not_recognized
+from evalfed.client.importers.helm import (
+    RUN_SPEC,
+    STATS,
+    is_run_folder,
+    is_run_spec,
+    is_stats_entry,
+    load_helm,
+)
+from evalfed.client.importers.inspect_log import (
+    is_inspect_header,
+    load_inspect_eval,
+    load_inspect_json,
+)
+from evalfed.client.importers.jsonstream import JsonArray, NotJsonError, read_json_file_head
+from evalfed.client.importers.lm_eval import is_lm_eval_results, load_lm_eval
+from evalfed.client.importers.native import is_native, load_native
+from evalfed.core.errors import InvalidInputError
+
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
+MAX_YAML_BYTES = 16 << 20
+"""A YAML result file larger than this is not tried (YAML is parsed whole)."""
+
+
+def read_any(path: Path) -> list[Imported]:
+    """Every result in `path`, by what the content is."""
+    if not path.exists():
+        raise InvalidInputError(f"{path} does not exist")
+    if path.is_dir():
+        if is_run_folder(path):
+            return load_helm(path)
+        raise not_recognized(
+            path, f"it is a folder without {RUN_SPEC} and {STATS}, so not a HELM run folder"
+        )
+    try:
+        with path.open("rb") as stream:
+            start = stream.read(4)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+    if start in ZIP_SIGNATURES:
+        return load_inspect_eval(path)
+    try:
+        head = read_json_file_head(path)
+    except NotJsonError as exc:
+        if _is_yaml_native(path):
+            return load_native(path)
+        raise not_recognized(path, f"it is not valid JSON ({exc}) nor a YAML result") from None
+    return _read_json(path, head)
+
+
+def _read_json(path: Path, head: object) -> list[Imported]:
+    if isinstance(head, dict):
+        if is_inspect_header(head):
+            return load_inspect_json(path, head)
+        if is_lm_eval_results(head):
+            return load_lm_eval(path, head)
+        if is_run_spec(head) and is_run_folder(path.parent):
+            return load_helm(path.parent)
+        if is_native(head):
+            return load_native(path)
+        keys = ", ".join(sorted(map(str, head))[:8])
+        raise not_recognized(path, f"it is a JSON object with keys {keys or '(none)'}")
+    if isinstance(head, JsonArray) and is_stats_entry(head.first) and is_run_folder(path.parent):
+        return load_helm(path.parent)
+    kind = "an array" if isinstance(head, JsonArray) else f"a lone {type(head).__name__} value"
+    raise not_recognized(path, f"it is JSON but {kind}, not an object")
+
+
+def _is_yaml_native(path: Path) -> bool:
+    try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            return False
+        return is_native(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
