@@ -1,7 +1,11 @@
-"""`make demo`: one institute's node end to end, each step shown as the command a user types.
+"""`make demo`: a federation of three institutes on loopback, each step shown as the command
+a user types.
 
-Creates keys and a federation charter, starts the US node, publishes results, queries them,
-writes a bundle and checks it offline (and shows a tampered copy failing), then stops the node.
+The US, UK and Canadian institutes create keys and sign a charter; each starts a node over TLS
+(US <- UK <- Canada: Canada is not the US's partner). The US publishes result files and real
+Inspect and lm-evaluation-harness logs, one of them for the UK only; Canada receives the rest
+through the UK and checks every signature itself. A bundle is verified offline (and a tampered
+copy fails), `evalfed status` shows the links, and the nodes stop on SIGTERM.
 Everything lives in ./demo-data, recreated on each run.
 """
 
@@ -11,12 +15,27 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from evalfed.v1.envelope_pb2 import Envelope
+
 WORK = Path("demo-data")
 CLI = [sys.executable, "-m", "evalfed.client.cli"]
+FIXTURES = Path("tests/fixtures")
+REAL_LOGS = [
+    FIXTURES / "inspect" / "popularity-mockllm-2024.json",
+    FIXTURES / "lm_eval" / "results-v0.4.json",
+]
+RESTRICTED = {
+    "model": {"id": "frontier-lab/pre-release-model", "developer": "frontier-lab"},
+    "task": {"name": "cyber_uplift", "version": "2"},
+    "scores": [
+        {"scorer": "expert", "metrics": [{"name": "success_rate", "value": 0.18, "stderr": 0.04}]}
+    ],
+}
 RESULTS = [
     ("gpt-4o-mini-gpqa.json", "openai/gpt-4o-mini", "OpenAI", "gpqa_diamond", 0.412, 0.035),
     ("gpt-4o-mini-mmlu.json", "openai/gpt-4o-mini", "OpenAI", "mmlu", 0.781, 0.004),
@@ -67,6 +86,7 @@ def start_node(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [*CLI, "node", "run", str(data_dir)],
         stdout=subprocess.PIPE,
+        stderr=(WORK / f"{data_dir.name}.log").open("w"),
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -74,72 +94,127 @@ def start_node(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     line = proc.stdout.readline()
     if "listening on" not in line:
         proc.kill()
-        raise SystemExit(f"demo: the node did not start: {line}")
+        raise SystemExit(f"demo: the node in {data_dir} did not start: {line}")
     print(line, end="", flush=True)
     return proc, line.rsplit(" ", 1)[1].strip()
+
+
+def free_address() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+def wait_for_records(address: str, key: Path, origin: str, count: int) -> None:
+    """Follows the node's live sync stream until it holds `count` records of `origin`."""
+    from evalfed.client.node_client import NodeClient
+    from evalfed.core.records import parse_record
+    from evalfed.keys import load_private_key
+
+    print(f"(waiting on {address}'s live stream for {count} {origin} records)", flush=True)
+    seen: set[int] = set()
+    with NodeClient(address, load_private_key(key)) as client:
+        for batch in client.follow():
+            for data in batch.envelopes:
+                envelope = Envelope()
+                envelope.ParseFromString(data)
+                record = parse_record(envelope)
+                if record.origin == origin:
+                    seen.add(record.seq)
+            if len(seen) >= count:
+                return
 
 
 def main() -> None:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir()
     keys, charter = WORK / "keys", WORK / "federation.json"
+    institutes = ("us-aisi", "uk-aisi", "ca-aisi")
 
     step("Each founding institute creates its key (the private half never leaves its file)")
-    evalfed("keys", "generate", "us-aisi", "--out", str(keys))
-    evalfed("keys", "generate", "uk-aisi", "--out", str(keys))
+    for name in institutes:
+        evalfed("keys", "generate", name, "--out", str(keys))
 
     step("The founders write and sign the federation charter (threshold: 2 endorsements)")
-    evalfed(
-        "federation", "init", str(charter), "--name", "AISI network", "--threshold", "2",
-        "--founder", f"us-aisi={keys / 'us-aisi.pub'}",
-        "--founder", f"uk-aisi={keys / 'uk-aisi.pub'}",
-        "--sign", str(keys / "us-aisi.key"),
-    )  # fmt: skip
-    evalfed("federation", "sign", str(charter), "--key", str(keys / "uk-aisi.key"))
+    founders = [arg for n in institutes for arg in ("--founder", f"{n}={keys / (n + '.pub')}")]
+    evalfed("federation", "init", str(charter), "--name", "AISI network", "--threshold", "2",
+            *founders, "--sign", str(keys / "us-aisi.key"))  # fmt: skip
+    for name in institutes[1:]:
+        evalfed("federation", "sign", str(charter), "--key", str(keys / f"{name}.key"))
 
-    step("The US institute prepares and starts its node")
-    us_dir = WORK / "us-node"
-    evalfed(
-        "node", "init", str(us_dir), "--institute", "us-aisi", "--key", str(keys / "us-aisi.key"),
-        "--federation", str(charter), "--listen", "127.0.0.1:0", "--insecure",
-    )  # fmt: skip
-    node, address = start_node(us_dir)
+    step(
+        "Each institute prepares its node: US, then UK (partner of US), then Canada (partner of UK)"
+    )
+    addresses = {name: free_address() for name in institutes}
+    partner = {"us-aisi": None, "uk-aisi": "us-aisi", "ca-aisi": "uk-aisi"}
+    for name in institutes:
+        peer = partner[name]
+        evalfed(
+            "node", "init", str(WORK / name), "--institute", name,
+            "--key", str(keys / f"{name}.key"), "--federation", str(charter),
+            "--listen", addresses[name], *(["--peer", addresses[peer]] if peer else []),
+        )  # fmt: skip
+    nodes = []
     try:
-        key = str(keys / "us-aisi.key")
-        step("Publish results: each record is signed locally and appended to the US log")
-        evalfed("publish", *write_results(), "--node", address, "--key", key)
+        step("Start the three nodes (TLS; each certificate bound to its institute by a signature)")
+        for name in institutes:
+            nodes.append(start_node(WORK / name)[0])
+        us, uk, ca = (addresses[n] for n in institutes)
+        us_key = str(keys / "us-aisi.key")
+
+        step("The US institute publishes: its own result files and real evaluation logs")
+        published = evalfed("publish", *write_results(), "--node", us, "--key", us_key).split()
+        for log in REAL_LOGS:
+            if log.exists():
+                published += evalfed("publish", str(log), "--node", us, "--key", us_key).split()
+        step("One result only for the UK institute")
+        restricted = WORK / "results" / "restricted.json"
+        restricted.write_text(json.dumps(RESTRICTED, indent=2))
+        evalfed("publish", str(restricted), "--node", us, "--key", us_key, "--audience", "uk-aisi")
         step("Publishing the same file again creates no duplicate")
-        evalfed("publish", str(WORK / "results" / RESULTS[0][0]), "--node", address, "--key", key)
+        evalfed("publish", str(WORK / "results" / RESULTS[0][0]), "--node", us, "--key", us_key)
 
-        step("Query what the node holds")
-        evalfed("query", "--node", address, "--key", key)
-        evalfed("query", "--node", address, "--key", key, "--task", "gpqa_diamond", "--json")
+        wait_for_records(ca, keys / "ca-aisi.key", "us-aisi", len(published))
 
-        step("Fetch a record as a self-contained bundle and check it offline")
+        step("Canada holds the US records, relayed by the UK and checked by Canada itself")
+        evalfed("query", "--node", ca, "--key", str(keys / "ca-aisi.key"))
+        step("The UK also holds the record meant only for it")
+        evalfed("query", "--node", uk, "--key", str(keys / "uk-aisi.key"), "--task", "cyber_uplift")
+        evalfed("query", "--node", ca, "--key", str(keys / "ca-aisi.key"), "--task", "cyber_uplift")
+
+        step("Fetch a record at Canada as a bundle and check it offline")
         first = json.loads(
-            evalfed("query", "--node", address, "--key", key, "--limit", "1", "--json")
+            evalfed(
+                "query", "--node", ca, "--key", str(keys / "ca-aisi.key"), "--limit", "1", "--json"
+            )
         )["id"]
         bundle = WORK / "record.bundle.json"
-        evalfed("get", first, "--node", address, "--key", key, "--bundle", str(bundle))
+        evalfed(
+            "get", first, "--node", ca, "--key", str(keys / "ca-aisi.key"), "--bundle", str(bundle)
+        )
         evalfed("verify", str(bundle), "--federation", str(charter))
-
         step("A bundle with one changed byte fails verification")
         tampered = WORK / "tampered.bundle.json"
-        text = bundle.read_text()
-        data = json.loads(text)
+        data = json.loads(bundle.read_text())
         payload = data["record"]["payload"]
         data["record"]["payload"] = (
             payload[:-6] + ("A" if payload[-6] != "A" else "B") + payload[-5:]
         )
         tampered.write_text(json.dumps(data, indent=2))
         evalfed("verify", str(tampered), "--federation", str(charter), expect_failure=True)
+
+        step("Status of the UK and Canadian nodes: partners, records received, heads and lag")
+        evalfed("status", "--node", uk, "--key", str(keys / "uk-aisi.key"))
+        evalfed("status", "--node", ca, "--key", str(keys / "ca-aisi.key"))
     finally:
-        step("Stop the node (SIGTERM drains calls and stops)")
-        node.send_signal(signal.SIGTERM)
-        node.wait(timeout=30)
-        assert node.stdout is not None
-        print(node.stdout.read(), end="", flush=True)
-    print("\ndemo finished: everything it wrote is in ./demo-data", flush=True)
+        step("Stop the nodes (SIGTERM drains calls and stops)")
+        for proc in nodes:
+            proc.send_signal(signal.SIGTERM)
+        for proc in nodes:
+            proc.wait(timeout=30)
+            assert proc.stdout is not None
+            print(proc.stdout.read(), end="", flush=True)
+    print("\ndemo finished: everything it wrote is in ./demo-data (node logs: *.log)", flush=True)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ class LinkStats:
     last_error: str = ""
     institute: str = ""
     heads: dict[str, int] = field(default_factory=dict)
+    """The partner's heads as last seen: at connection, then raised by what it sends."""
 
 
 def _reason(exc: EvalfedError) -> str:
@@ -160,6 +161,9 @@ class PeerLink:
         verified = [c for c in checked if isinstance(c, VerifiedRecord)]
         rejected = [c for c in checked if not isinstance(c, VerifiedRecord)]
         result = self.store.append_synced(verified, self.address, batch.embargo_through_us)
+        for record in verified:
+            if record.seq > self.stats.heads.get(record.origin, 0):
+                self.stats.heads[record.origin] = record.seq
         rejected += result.rejected
         self.stats.received += result.new + result.forks
         for record_id, reason in rejected:
