@@ -127,3 +127,23 @@ def test_non_member_and_impostor_nodes_are_refused(
         ):
             list(NodeStub(channel).Sync(SyncRequest(), timeout=10))
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED, signer
+
+
+def test_status_and_peers_commands(line, federation: Federation, capsys) -> None:
+    from evalfed.client.cli import main
+
+    us, uk, _ = line
+    record_id = publish(us, federation)
+    wait_for(uk, lambda: holds(uk, record_id))
+    key = str(federation.key_path("uk-aisi"))
+    assert main(["status", "--node", uk.address, "--key", key]) == 0
+    out = capsys.readouterr().out
+    assert us.address in out and "streaming" in out and "us-aisi" in out
+    assert main(["status", "--node", uk.address, "--key", key, "--json"]) == 0
+    status = __import__("json").loads(capsys.readouterr().out)
+    assert status["peers"][0]["institute"] == "us-aisi"
+    assert main(["peers", "remove", us.address, "--node", uk.address, "--key", key]) == 0
+    assert main(["peers", "list", "--node", uk.address, "--key", key]) == 0
+    assert capsys.readouterr().out.strip() == ""
+    assert main(["peers", "add", us.address, "--node", uk.address, "--key", key]) == 0
+    assert capsys.readouterr().out.split() == [us.address]
