@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from evalfed.v1.record_pb2 import EvaluationResult, Metric, Score
+from typing import TYPE_CHECKING
+
+from evalfed.core.records import sign_record
+from evalfed.core.timeutil import now_us, timestamp_of_us
+from evalfed.v1.envelope_pb2 import Envelope
+from evalfed.v1.record_pb2 import EvaluationResult, Metric, Record, Score
+
+if TYPE_CHECKING:
+    from tests.conftest import Federation
 
 
 def result(
@@ -17,3 +25,19 @@ def result(
         Score(scorer="choice", metrics=[Metric(name="accuracy", value=value, stderr=0.01)])
     )
     return r
+
+
+def signed_record(
+    federation: Federation, seq: int, prev: str, origin: str = "us-aisi", value: float = 0.5
+) -> Envelope:
+    """A result record signed by `origin`'s founder key, as its publisher would sign it."""
+    record = Record(
+        federation_id=federation.charter.federation_id,
+        origin=origin,
+        seq=seq,
+        prev=prev,
+        key_id=federation.keys[origin].key_id,
+        result=result(value=value),
+    )
+    record.issued_at.CopyFrom(timestamp_of_us(now_us()))
+    return sign_record(record, federation.keys[origin])

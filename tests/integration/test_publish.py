@@ -12,31 +12,15 @@ from evalfed.core.errors import (
     LimitError,
     PermissionDeniedError,
 )
-from evalfed.core.records import audience_from_text, record_id, sign_record
-from evalfed.core.timeutil import now_us, timestamp_of_us
+from evalfed.core.records import audience_from_text, record_id
 from evalfed.v1.node_pb2 import PublishRequest, QueryRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
-from evalfed.v1.record_pb2 import Record
 
 from tests.conftest import Federation
 from tests.results import result
+from tests.results import signed_record as signed
 
 MEMBERS = audience_from_text("")
-
-
-def signed(
-    federation: Federation, seq: int, prev: str, origin: str = "us-aisi", value: float = 0.5
-):
-    record = Record(
-        federation_id=federation.charter.federation_id,
-        origin=origin,
-        seq=seq,
-        prev=prev,
-        key_id=federation.keys[origin].key_id,
-        result=result(value=value),
-    )
-    record.issued_at.CopyFrom(timestamp_of_us(now_us()))
-    return sign_record(record, federation.keys[origin])
 
 
 def test_publish_then_get(us_client: NodeClient) -> None:

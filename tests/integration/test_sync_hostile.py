@@ -9,15 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 from evalfed.client.node_client import NodeClient
-from evalfed.core.records import record_id, sign_record
-from evalfed.core.timeutil import now_us, timestamp_of_us
+from evalfed.core.records import record_id
 from evalfed.v1 import node_pb2 as pb
-from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.node_pb2_grpc import NodeServicer, add_NodeServicer_to_server
-from evalfed.v1.record_pb2 import Record
 
 from tests.conftest import Federation, wait_for
-from tests.results import result
+from tests.results import signed_record as signed
 
 
 class CraftedPartner(NodeServicer):
@@ -65,31 +62,16 @@ def serve_partner():
         server.stop(0)
 
 
-def signed(
-    federation: Federation, origin: str, seq: int, prev: str, value: float = 0.5
-) -> Envelope:
-    record = Record(
-        federation_id=federation.charter.federation_id,
-        origin=origin,
-        seq=seq,
-        prev=prev,
-        key_id=federation.keys[origin].key_id,
-        result=result(value=value),
-    )
-    record.issued_at.CopyFrom(timestamp_of_us(now_us()))
-    return sign_record(record, federation.keys[origin])
-
-
 def test_bad_records_are_rejected_one_by_one_and_counted(
     make_node, serve_partner, federation: Federation
 ) -> None:
-    good = signed(federation, "us-aisi", 1, "")
-    tampered = signed(federation, "us-aisi", 2, record_id(good.payload), value=0.25)
+    good = signed(federation, 1, "", origin="us-aisi")
+    tampered = signed(federation, 2, record_id(good.payload), value=0.25)
     at = tampered.payload.index(b"openai")
     tampered.payload = tampered.payload[:at] + b"openbi" + tampered.payload[at + 6 :]
-    unknown = signed(federation, "jp-aisi", 1, "")
-    broken = signed(federation, "us-aisi", 2, "ab" * 32, value=0.75)
-    after = signed(federation, "us-aisi", 2, record_id(good.payload), value=0.9)
+    unknown = signed(federation, 1, "", origin="jp-aisi")
+    broken = signed(federation, 2, "ab" * 32, origin="us-aisi", value=0.75)
+    after = signed(federation, 2, record_id(good.payload), value=0.9)
     batches = [
         [e.SerializeToString() for e in (good, tampered, unknown, broken)],
         [after.SerializeToString()],
@@ -111,8 +93,8 @@ def test_bad_records_are_rejected_one_by_one_and_counted(
 def test_fork_is_kept_and_flagged_on_both_nodes(
     make_node, serve_partner, federation: Federation
 ) -> None:
-    honest = signed(federation, "us-aisi", 1, "", value=0.1)
-    rival = signed(federation, "us-aisi", 1, "", value=0.2)
+    honest = signed(federation, 1, "", origin="us-aisi", value=0.1)
+    rival = signed(federation, 1, "", origin="us-aisi", value=0.2)
     evil = serve_partner(CraftedPartner(federation, "us-aisi", [[rival.SerializeToString()]]))
     us = make_node("us-aisi")
     with NodeClient(us.address, federation.keys["us-aisi"]) as client:
