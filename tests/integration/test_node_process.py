@@ -56,3 +56,13 @@ def test_node_process_serves_and_stops_on_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_insecure_mode_refuses_a_public_address(tmp_path: Path, federation: Federation) -> None:
+    from evalfed.core.errors import InvalidInputError
+    from evalfed.server.app import build_node
+
+    config = NodeConfig(tmp_path / "us", "us-aisi", "0.0.0.0:0", "", insecure=True)
+    prepare_data_dir(config, federation.charter, federation.keys["us-aisi"])
+    with pytest.raises(InvalidInputError, match="loopback only"):
+        build_node(config)

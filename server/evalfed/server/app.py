@@ -13,7 +13,7 @@ from types import FrameType
 
 import grpc
 from evalfed.client.channel import CHANNEL_OPTIONS, CallSigner
-from evalfed.client.transport import connect_node
+from evalfed.client.transport import connect_node, is_loopback
 from evalfed.core.charter import verify_charter
 from evalfed.core.codec import envelope_from_json
 from evalfed.core.errors import InvalidInputError
@@ -124,6 +124,11 @@ def build_node(config: NodeConfig) -> Node:
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     if config.insecure:
+        if not is_loopback(config.listen):
+            raise InvalidInputError(
+                f"--insecure serves plain gRPC and is for loopback only, not {config.listen}; "
+                "drop --insecure (nodes speak TLS) or listen on 127.0.0.1"
+            )
         port = server.add_insecure_port(config.listen)
     else:
         tls = grpc.ssl_server_credentials([(identity.tls_key_pem, identity.tls_cert_pem)])
