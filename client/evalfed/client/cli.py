@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -12,7 +13,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from evalfed.client import render
-from evalfed.client.importers import load_results
+from evalfed.client.compare import compare_rows, header_of, signature_checks
+from evalfed.client.export_eee import FORMAT_NAME, to_every_eval_ever
+from evalfed.client.importers import Imported, load_results
+from evalfed.client.importers.helm import is_run_folder
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.bundles import verify_bundle
@@ -24,12 +28,19 @@ from evalfed.core.charter import (
     verify_charter,
 )
 from evalfed.core.codec import bundle_from_json, envelope_from_json, to_dict, to_json
-from evalfed.core.errors import EvalfedError, InvalidInputError
-from evalfed.core.records import audience_from_text
+from evalfed.core.errors import EvalfedError, InvalidInputError, LimitError
+from evalfed.core.records import audience_from_text, parse_record, result_of
 from evalfed.core.timeutil import now_us, parse_iso_us
 from evalfed.keys import generate_key_files, load_private_key, load_public_key
 from evalfed.v1.node_pb2 import QueryRequest
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal:
@@ -142,17 +153,157 @@ def _server_command(name: str) -> Handler:
 # -- publishing and reading ------------------------------------------------------------------
 
 
+def _sources(files: Sequence[str]) -> list[Path]:
+    """The sources named: files as given; folders walked (a HELM run folder is one source)."""
+    sources: list[Path] = []
+    for name in files:
+        path = Path(name)
+        if not path.is_dir() or is_run_folder(path):
+            sources.append(path)
+            continue
+        for folder, dirs, names in os.walk(path):
+            here = Path(folder)
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for d in list(dirs):
+                if is_run_folder(here / d):
+                    sources.append(here / d)
+                    dirs.remove(d)
+            sources.extend(here / n for n in sorted(names) if not n.startswith("."))
+    return sources
+
+
+def _load(source: Path) -> list[Imported]:
+    """The results in one source; any failure to read it becomes an InvalidInputError."""
+    try:
+        return load_results(source)
+    except EvalfedError:
+        raise
+    except Exception as exc:  # a corrupt file must not stop the others
+        raise InvalidInputError(
+            f"{source} could not be read: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _progress(total: int) -> Progress | None:
+    if total < 2 or not err.is_terminal:
+        return None
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     audience = audience_from_text(args.audience)
     embargo = parse_iso_us(args.embargo_until) if args.embargo_until else None
-    imported = [item for file in args.files for item in load_results(Path(file))]
+    sources = _sources(args.files)
+    refused: list[tuple[Path, str]] = []
+    published = skipped = 0
+
+    def refuse(source: Path, exc: EvalfedError) -> None:
+        refused.append((source, str(exc)))
+        err.print(f"error: {exc}", markup=False)
+
+    progress = _progress(len(sources))
+    loaded: list[tuple[Path, list[Imported]]] = []
+    with progress or contextlib.nullcontext():
+        task = progress.add_task("reading", total=len(sources)) if progress else None
+        for source in sources:
+            try:
+                loaded.append((source, _load(source)))
+            except EvalfedError as exc:
+                refuse(source, exc)
+            if progress and task is not None:
+                progress.advance(task)
+        if loaded:
+            with connect(args) as client:
+                if progress and task is not None:
+                    progress.reset(task, total=len(loaded), description="publishing")
+                for source, imported in loaded:
+                    bodies = [new_result_record(i.result, audience, embargo) for i in imported]
+                    try:
+                        outcomes = publish_records(client, bodies)
+                    except (InvalidInputError, LimitError) as exc:
+                        refuse(source, exc)
+                        continue
+                    finally:
+                        if progress and task is not None:
+                            progress.advance(task)
+                    for item, outcome in zip(imported, outcomes, strict=True):
+                        if outcome.existed:
+                            skipped += 1
+                            err.print(
+                                f"{item.path}: already published as {outcome.id}", markup=False
+                            )
+                        else:
+                            published += 1
+                        out.print(outcome.id, markup=False)
+    err.print(
+        f"published {published}, skipped (already published) {skipped}, refused {len(refused)}",
+        markup=False,
+    )
+    for source, reason in refused:
+        err.print(f"  refused {source}: {reason}", markup=False)
+    return 1 if refused else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    refused = 0
+    for source in _sources(args.files):
+        try:
+            imported = _load(source)
+        except EvalfedError as exc:
+            refused += 1
+            err.print(f"error: {exc}", markup=False)
+            continue
+        for item in imported:
+            out.print(json.dumps(to_dict(item.result), indent=2), markup=False)
+            out.print(f"stripped: {', '.join(item.stripped) or 'nothing'}", markup=False)
+    return 1 if refused else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    request = QueryRequest(model=args.model or "", task=args.task or "")
     with connect(args) as client:
-        bodies = [new_result_record(i.result, audience, embargo) for i in imported]
-        outcomes = publish_records(client, bodies)
-    for item, outcome in zip(imported, outcomes, strict=True):
-        if outcome.existed:
-            err.print(f"{item.path}: already published as {outcome.id}")
-        out.print(outcome.id)
+        rows = compare_rows(client.query(request), client.membership)
+    if args.json:
+        for row in rows:
+            out.print(json.dumps(row.to_json()), markup=False)
+    else:
+        render.compare_table(out, rows)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    request = QueryRequest(model=args.model or "", task=args.task or "")
+    folder = Path(args.out)
+    written = skipped = 0
+    with connect(args) as client:
+        records = list(client.query(request))
+        membership = client.membership
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot create {folder}: {exc.strerror}") from None
+    for stored in records:
+        result = result_of(parse_record(stored.envelope))
+        if result is None:
+            continue
+        if stored.retracted or stored.corrected_by:
+            skipped += 1
+            why = "retracted" if stored.retracted else f"corrected by {stored.corrected_by}"
+            err.print(f"skipped {stored.id}: {why}", markup=False)
+            continue
+        header = header_of(stored, signature_checks(stored, membership))
+        path = folder / f"{stored.id}.json"
+        path.write_text(json.dumps(to_every_eval_ever(result, header), indent=2) + "\n")
+        out.print(str(path), markup=False)
+        written += 1
+    err.print(f"wrote {written} file(s) to {folder}, skipped {skipped}", markup=False)
     return 0
 
 
@@ -283,6 +434,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audience", default="", help="public, members (default) or INST,INST...")
     p.add_argument("--embargo-until", help="ISO date after which all members may see it")
     p.set_defaults(handler=cmd_publish)
+
+    p = commands.add_parser("import", help="read result files and show what would be published")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        required=True,
+        help="print each result as it would be signed, and what was stripped (no node needed)",
+    )
+    p.set_defaults(handler=cmd_import)
+
+    p = commands.add_parser("compare", help="one model's or task's results, institute by institute")
+    _node_args(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model")
+    which.add_argument("--task")
+    p.add_argument("--json", action="store_true", help="one JSON object per row per line")
+    p.set_defaults(handler=cmd_compare)
+
+    p = commands.add_parser("export", help="write records in another schema")
+    p.add_argument("--format", required=True, choices=[FORMAT_NAME])
+    _node_args(p)
+    p.add_argument("--model")
+    p.add_argument("--task")
+    p.add_argument("--out", required=True, help="folder to write one JSON file per record to")
+    p.set_defaults(handler=cmd_export)
 
     p = commands.add_parser("query", help="find records")
     _node_args(p, key_required=False)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from evalfed.core.charter import VerifiedCharter
 from evalfed.core.codec import to_dict
@@ -14,6 +15,10 @@ from evalfed.v1.node_pb2 import GetStatusResponse, StoredRecord
 from evalfed.v1.record_pb2 import EvaluationResult, Metric
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from evalfed.client.compare import Row
 
 
 def number(value: float | None, text: str = "") -> str:
@@ -143,3 +148,28 @@ def status(console: Console, status: GetStatusResponse) -> None:
         forked = "FORKED" if origin in status.forked_origins else ""
         heads.add_row(origin, str(ours.get(origin, 0)), *at_peers, forked)
     console.print(heads)
+
+
+def compare_table(console: Console, rows: Sequence[Row]) -> None:
+    """One row per institute and metric: value ± stderr, samples, date, signature, marks."""
+    table = Table(show_lines=False)
+    for column in ("institute", "model", "task", "metric", "value ± stderr", "samples"):
+        table.add_column(column)
+    for column in ("date", "signed", "marks"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            Text(row.institute),
+            Text(row.model),
+            Text(row.task),
+            Text(row.label),
+            Text(row.value_text),
+            Text(str(row.samples) if row.samples else "-"),
+            Text(row.date),
+            Text("yes") if row.signature_ok else Text("NO", style="bold red"),
+            Text(row.marks, style="bold red"),
+        )
+    console.print(table)
+    records = len({row.id for row in rows})
+    institutes = len({row.institute for row in rows})
+    console.print(f"{len(rows)} row(s) from {records} record(s) of {institutes} institute(s)")

@@ -182,6 +182,10 @@ def main() -> None:
         evalfed("query", "--node", uk, "--key", str(keys / "uk-aisi.key"), "--task", "cyber_uplift")
         evalfed("query", "--node", ca, "--key", str(keys / "ca-aisi.key"), "--task", "cyber_uplift")
 
+        step("Compare results on one model across institutes (signatures re-checked locally)")
+        evalfed("compare", "--node", ca, "--key", str(keys / "ca-aisi.key"),
+                "--model", "openai/gpt-4o-mini")  # fmt: skip
+
         step("Fetch a record at Canada as a bundle and check it offline")
         first = json.loads(
             evalfed(
