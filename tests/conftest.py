@@ -159,3 +159,20 @@ def node(make_node):
 def us_client(node, federation: Federation) -> Iterator[NodeClient]:
     with NodeClient(node.address, federation.keys["us-aisi"]) as client:
         yield client
+
+
+@pytest.fixture
+def cli_env(node, federation: Federation, monkeypatch: pytest.MonkeyPatch) -> Federation:
+    """EVALFED_NODE and EVALFED_KEY point the CLI at the US node with the US key."""
+    monkeypatch.setenv("EVALFED_NODE", node.address)
+    monkeypatch.setenv("EVALFED_KEY", str(federation.key_path("us-aisi")))
+    return federation
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Runs `evalfed ARGV...` in-process: (exit code, stdout, stderr)."""
+    from evalfed.client.cli import main
+
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

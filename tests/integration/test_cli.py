@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from evalfed.client.cli import main
 
 from tests.conftest import Federation
+from tests.conftest import run_cli as run
 
 RESULT = {
     "model": {"id": "openai/gpt-4o-mini", "developer": "OpenAI"},
@@ -25,26 +25,13 @@ RESULT = {
 }
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture
-def env(node, federation: Federation, monkeypatch: pytest.MonkeyPatch) -> Federation:
-    monkeypatch.setenv("EVALFED_NODE", node.address)
-    monkeypatch.setenv("EVALFED_KEY", str(federation.key_path("us-aisi")))
-    return federation
-
-
 def write(path: Path, data: object) -> Path:
     path.write_text(json.dumps(data))
     return path
 
 
 def test_publish_query_get_verify(
-    env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = write(tmp_path / "r.json", RESULT)
     code, out, _ = run(capsys, "publish", str(source))
@@ -69,7 +56,7 @@ def test_publish_query_get_verify(
 
     bundle = tmp_path / "b.json"
     assert run(capsys, "get", record_id, "--bundle", str(bundle))[0] == 0
-    code, out, _ = run(capsys, "verify", str(bundle), "--federation", str(env.charter_path))
+    code, out, _ = run(capsys, "verify", str(bundle), "--federation", str(cli_env.charter_path))
     assert code == 0 and "valid" in out
 
     data = json.loads(bundle.read_text())
@@ -77,12 +64,12 @@ def test_publish_query_get_verify(
     sig[0] ^= 1
     data["record"]["signatures"][0]["sig"] = __import__("base64").b64encode(bytes(sig)).decode()
     bad = write(tmp_path / "bad.json", data)
-    code, _, err = run(capsys, "verify", str(bad), "--federation", str(env.charter_path))
+    code, _, err = run(capsys, "verify", str(bad), "--federation", str(cli_env.charter_path))
     assert code == 1 and "signature" in err
 
 
 def test_bad_inputs_exit_non_zero_and_store_nothing(
-    env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing_task = write(tmp_path / "m.json", {**RESULT, "task": {"version": "1"}})
     code, _, err = run(capsys, "publish", str(missing_task))
@@ -98,13 +85,13 @@ def test_bad_inputs_exit_non_zero_and_store_nothing(
     assert code == 1 and "modell" in err
 
     good = write(tmp_path / "r.json", RESULT)
-    code, _, err = run(capsys, "publish", str(good), "--key", str(env.pub_path("us-aisi")))
+    code, _, err = run(capsys, "publish", str(good), "--key", str(cli_env.pub_path("us-aisi")))
     assert code == 1 and "public key" in err
 
-    code, _, err = run(capsys, "publish", str(good), "--key", str(env.key_path("jp-aisi")))
+    code, _, err = run(capsys, "publish", str(good), "--key", str(cli_env.key_path("jp-aisi")))
     assert code == 1 and "not the key of any member" in err
 
-    code, _, err = run(capsys, "publish", str(good), "--key", str(env.key_path("uk-aisi")))
+    code, _, err = run(capsys, "publish", str(good), "--key", str(cli_env.key_path("uk-aisi")))
     assert code == 1 and "own institute's node" in err
 
     code, out, _ = run(capsys, "query", "--json")

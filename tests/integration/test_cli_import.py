@@ -11,6 +11,7 @@ from evalfed.client.cli import main
 from evalfed.client.importers import load_results
 
 from tests.conftest import Federation
+from tests.conftest import run_cli as run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 INSPECT = FIXTURES / "inspect" / "llm-scoring-grader.json"
@@ -20,19 +21,6 @@ HELM = FIXTURES / "helm" / "mmlu-philosophy-gpt2"
 NO_MODEL = FIXTURES / "lm_eval" / "stderr-na-string.json"
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture
-def env(node, federation: Federation, monkeypatch: pytest.MonkeyPatch) -> Federation:
-    monkeypatch.setenv("EVALFED_NODE", node.address)
-    monkeypatch.setenv("EVALFED_KEY", str(federation.key_path("us-aisi")))
-    return federation
-
-
 def ids(out: str) -> list[str]:
     lines = out.split()
     assert all(len(line) == 64 for line in lines)
@@ -40,7 +28,7 @@ def ids(out: str) -> list[str]:
 
 
 def test_publish_real_files_and_republish(
-    env: Federation, capsys: pytest.CaptureFixture[str]
+    cli_env: Federation, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = [*sorted((FIXTURES / "inspect").glob("*.json")), LM_EVAL, PYTHIA, HELM]
     expected = sum(len(load_results(f)) for f in files)
@@ -56,7 +44,7 @@ def test_publish_real_files_and_republish(
 
 
 def test_publish_folder_with_corrupt_and_unnamed_files(
-    env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "results"
     (folder / "nested").mkdir(parents=True)
@@ -89,7 +77,7 @@ def test_import_print_is_a_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1 and "names no model" in err and out == ""
 
 
-def test_compare_by_model_and_task(env: Federation, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_by_model_and_task(cli_env: Federation, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "publish", str(LM_EVAL), str(PYTHIA), str(INSPECT))[0] == 0
     lm = {i.result.task.name: i.result for i in load_results(LM_EVAL)}
     model = next(iter(lm.values())).model.id
@@ -128,7 +116,7 @@ def test_compare_by_model_and_task(env: Federation, capsys: pytest.CaptureFixtur
 
 
 def test_export_every_eval_ever(
-    env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(capsys, "publish", str(LM_EVAL), str(INSPECT))
     assert code == 0
