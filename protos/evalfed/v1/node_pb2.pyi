@@ -158,12 +158,14 @@ class GetInfoResponse(_message.Message):
     def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., charter: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., version: _Optional[str] = ..., insecure: _Optional[bool] = ..., node_binding: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ...) -> None: ...
 
 class Cursor(_message.Message):
-    __slots__ = ("origin", "seq")
+    __slots__ = ("origin", "seq", "id")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     origin: str
     seq: int
-    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
+    id: str
+    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ...) -> None: ...
 
 class SyncRequest(_message.Message):
     __slots__ = ("have", "follow", "embargo_through_us")

@@ -55,8 +55,9 @@ class NodeService:
         for cursor in request.have:
             check_institute_id(cursor.origin)
             have[cursor.origin] = max(have.get(cursor.origin, 0), cursor.seq)
+        heads = {c.origin: (c.seq, c.id) for c in request.have if c.id}
         return sync_stream(
-            self.sync_store, viewer, have, request.follow, request.embargo_through_us, active
+            self.sync_store, viewer, have, heads, request.follow, request.embargo_through_us, active
         )
 
     def update_peers(self, add: Sequence[str], remove: Sequence[str], viewer: Viewer) -> list[str]:

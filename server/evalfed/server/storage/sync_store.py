@@ -36,10 +36,21 @@ class SyncStore:
 
     # -- partners and cursors ----------------------------------------------------------------
 
-    def cursors(self) -> dict[str, int]:
-        """Per origin, the highest seq held: what this node tells a partner it has."""
+    def cursors(self) -> dict[str, tuple[int, str]]:
+        """Per origin, the highest seq held and its id: what this node tells a partner it has."""
         with self.engine.connect() as conn:
-            return {r.origin: r.head_seq for r in conn.execute(select(logs))}
+            return {r.origin: (r.head_seq, r.head_id) for r in conn.execute(select(logs))}
+
+    def others_at(self, viewer: Viewer, origin: str, seq: int, record_id: str) -> list[Row]:
+        """Records `viewer` may see at (origin, seq) other than `record_id`: fork evidence."""
+        query = select(records.c.envelope).where(
+            records.c.origin == origin,
+            records.c.seq == seq,
+            records.c.id != record_id,
+            visible_to(viewer, now_us()),
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
 
     def peer_list(self) -> list[tuple[str, int]]:
         """Partner addresses, each with the time through which its embargo releases arrived."""

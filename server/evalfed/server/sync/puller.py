@@ -138,7 +138,7 @@ class PeerLink:
             self.stats.last_contact_us = now_us()
             embargo_through = dict(self.store.peer_list()).get(self.address, 0)
             request = SyncRequest(
-                have=[Cursor(origin=o, seq=s) for o, s in self.store.cursors().items()],
+                have=[Cursor(origin=o, seq=s, id=i) for o, (s, i) in self.store.cursors().items()],
                 follow=True,
                 embargo_through_us=embargo_through,
             )

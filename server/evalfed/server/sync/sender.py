@@ -51,6 +51,7 @@ def sync_stream(
     store: SyncStore,
     viewer: Viewer,
     have: dict[str, int],
+    heads: dict[str, tuple[int, str]],
     follow: bool,
     embargo_through_us: int,
     active: Callable[[], bool],
@@ -63,6 +64,14 @@ def sync_stream(
     ):
         yield SyncBatch(envelopes=envelopes, embargo_through_us=0)
     for envelopes in _batches(_backlog(store, viewer, have, last_pos)):
+        yield SyncBatch(envelopes=envelopes)
+    forked = store.store.forked_origins()
+    rivals = (
+        row.envelope
+        for origin, (seq, record_id) in heads.items()
+        for row in store.others_at(viewer, origin, seq, record_id)
+    )
+    for envelopes in _batches(rivals):
         yield SyncBatch(envelopes=envelopes)
     for envelopes in _batches(row.envelope for row in store.fork_evidence(viewer)):
         yield SyncBatch(envelopes=envelopes)
@@ -77,6 +86,12 @@ def sync_stream(
         newest = store.store.wait_for_append(last_pos, wait_s)
         if newest > last_pos:
             next_release = store.next_embargo_end(released_through)
+            now_forked = store.store.forked_origins()
+            if now_forked - forked:
+                # A fork found here may involve a record the caller was sent long ago.
+                forked = now_forked
+                for envelopes in _batches(row.envelope for row in store.fork_evidence(viewer)):
+                    yield SyncBatch(envelopes=envelopes)
         while newest > last_pos:
             rows = store.appended_since(viewer, last_pos, SYNC_BATCH_RECORDS)
             # A short page holds every visible record up to the newest; positions of records
