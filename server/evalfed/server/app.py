@@ -104,6 +104,11 @@ def peer_opener(
 
 def build_node(config: NodeConfig) -> Node:
     """Builds the node and binds its port (0 picks a free one); nothing is served until start()."""
+    if config.insecure and not is_loopback(config.listen):
+        raise InvalidInputError(
+            f"--insecure serves plain gRPC and is for loopback only, not {config.listen}; "
+            "drop --insecure (nodes speak TLS) or listen on 127.0.0.1"
+        )
     membership = load_membership(config)
     engine = make_engine(config.database())
     migrate(engine)
@@ -124,11 +129,6 @@ def build_node(config: NodeConfig) -> Node:
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     if config.insecure:
-        if not is_loopback(config.listen):
-            raise InvalidInputError(
-                f"--insecure serves plain gRPC and is for loopback only, not {config.listen}; "
-                "drop --insecure (nodes speak TLS) or listen on 127.0.0.1"
-            )
         port = server.add_insecure_port(config.listen)
     else:
         tls = grpc.ssl_server_credentials([(identity.tls_key_pem, identity.tls_cert_pem)])

@@ -69,28 +69,33 @@ def fill_struct(struct: Struct, values: dict[str, Any]) -> None:
         struct.update(_struct_value(values))
 
 
-def set_metric_value(metric: Metric, value: Any) -> None:
-    """A number (NaN and infinities kept) as `value`, text as `value_text`, None left absent."""
-    if value is None:
-        return
+def _number_or_text(value: Any) -> tuple[float | None, str]:
+    """A source value as a float (NaN and infinities kept) or, failing that, its text."""
     if is_number(value) or isinstance(value, bool):
-        metric.value = float(value)
-    elif isinstance(value, str):
-        metric.value_text = value
-    else:
-        metric.value_text = json.dumps(value, sort_keys=True)
+        return float(value), ""
+    if isinstance(value, str):
+        return None, value
+    return None, json.dumps(value, sort_keys=True)
+
+
+def set_metric_value(metric: Metric, value: Any) -> None:
+    """A number as `value`, text as `value_text`; None leaves both absent."""
+    if value is not None:
+        number, text = _number_or_text(value)
+        if number is None:
+            metric.value_text = text
+        else:
+            metric.value = number
 
 
 def set_metric_stderr(metric: Metric, stderr: Any) -> None:
     """Like `set_metric_value`, for the standard error (lm-eval's "N/A" goes to stderr_text)."""
-    if stderr is None:
-        return
-    if is_number(stderr) or isinstance(stderr, bool):
-        metric.stderr = float(stderr)
-    elif isinstance(stderr, str):
-        metric.stderr_text = stderr
-    else:
-        metric.stderr_text = json.dumps(stderr, sort_keys=True)
+    if stderr is not None:
+        number, text = _number_or_text(stderr)
+        if number is None:
+            metric.stderr_text = text
+        else:
+            metric.stderr = number
 
 
 def as_count(value: Any) -> int | None:

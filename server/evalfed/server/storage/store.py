@@ -56,7 +56,7 @@ class QueryFilter:
     kind: str = ""
 
 
-def _row_of(verified: VerifiedRecord, received_from: str, received_at: int) -> dict[str, object]:
+def row_of(verified: VerifiedRecord, received_from: str, received_at: int) -> dict[str, object]:
     facts = verified.facts
     return {
         "id": verified.id,
@@ -109,7 +109,7 @@ class RecordStore:
 
     def head(self, origin: str) -> Head:
         with self.engine.connect() as conn:
-            return _head(conn, origin)
+            return head_of(conn, origin)
 
     def heads(self) -> list[Head]:
         with self.engine.connect() as conn:
@@ -178,7 +178,7 @@ class RecordStore:
         origin = batch[0].origin
         received = now_us()
         with self.write_lock, self.engine.begin() as conn:
-            head = _head(conn, origin, for_update=True)
+            head = head_of(conn, origin, for_update=True)
             ids = [v.id for v in batch]
             stored = {
                 r.id: r.seq
@@ -206,14 +206,14 @@ class RecordStore:
                         seq,
                         head_id,
                     )
-                rows.append(_row_of(verified, received_from, received))
+                rows.append(row_of(verified, received_from, received))
                 results.append(Appended(verified.id, verified.seq, False))
                 if verified.facts.kind == "result":
                     digests[digest] = (verified.id, verified.seq)
                 seq, head_id = verified.seq, verified.id
             if rows:
                 conn.execute(records.insert(), rows)
-                _set_head(conn, origin, head, seq, head_id)
+                set_head(conn, origin, head, seq, head_id)
         if rows:
             self.notify_appended()
         return results
@@ -231,7 +231,7 @@ class RecordStore:
             return self._last_pos
 
 
-def _head(conn: Connection, origin: str, for_update: bool = False) -> Head:
+def head_of(conn: Connection, origin: str, for_update: bool = False) -> Head:
     query = select(logs).where(logs.c.origin == origin)
     if for_update:
         query = query.with_for_update()
@@ -241,7 +241,7 @@ def _head(conn: Connection, origin: str, for_update: bool = False) -> Head:
     return Head(origin, row.head_seq, row.head_id, row.forked)
 
 
-def _set_head(
+def set_head(
     conn: Connection, origin: str, old: Head, seq: int, head_id: str, forked: bool = False
 ) -> None:
     values = {"head_seq": seq, "head_id": head_id, "forked": old.forked or forked}

@@ -12,7 +12,14 @@ from evalfed.core.errors import ChainError
 from evalfed.core.records import INSTITUTES
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import logs, peers, records
-from evalfed.server.storage.store import RecordStore, Viewer, _head, _row_of, _set_head, visible_to
+from evalfed.server.storage.store import (
+    RecordStore,
+    Viewer,
+    head_of,
+    row_of,
+    set_head,
+    visible_to,
+)
 from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.engine import Connection, Row
 
@@ -170,7 +177,7 @@ class SyncStore:
         rows: list[dict[str, object]] = []
         with self.store.write_lock, self.engine.begin() as conn:
             held = _held_around(conn, batch)
-            heads = {o: _head(conn, o, for_update=True) for o in {v.origin for v in batch}}
+            heads = {o: head_of(conn, o, for_update=True) for o in {v.origin for v in batch}}
             moved: dict[str, tuple[int, str]] = {}
             forked: set[str] = set()
             for verified in batch:
@@ -182,7 +189,7 @@ class SyncStore:
                 if fit is Fit.DUPLICATE:
                     result.duplicates += 1
                     continue
-                rows.append(_row_of(verified, peer, received))
+                rows.append(row_of(verified, peer, received))
                 if fit is Fit.FORK:
                     result.forks += 1
                     forked.add(verified.origin)
@@ -196,7 +203,7 @@ class SyncStore:
             for origin in set(moved) | forked:
                 head = heads[origin]
                 seq, head_id = moved.get(origin, (head.seq, head.id))
-                _set_head(conn, origin, head, seq, head_id, forked=origin in forked)
+                set_head(conn, origin, head, seq, head_id, forked=origin in forked)
             if embargo_through_us:
                 conn.execute(
                     update(peers)

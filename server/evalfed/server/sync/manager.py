@@ -9,11 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 from evalfed.core.membership import Membership
 from evalfed.server.storage.sync_store import SyncStore
-from evalfed.server.sync.puller import LinkStats, PeerLink
+from evalfed.server.sync.puller import VERIFY_THREADS, LinkStats, PeerLink
 from evalfed.v1.node_pb2_grpc import NodeStub
-
-VERIFY_THREADS = 2
-"""Signature-checking threads shared by all links (Ed25519 checks release the GIL)."""
 
 
 class SyncManager:

@@ -27,6 +27,9 @@ from evalfed.v1.node_pb2_grpc import NodeStub
 
 log = logging.getLogger(__name__)
 
+VERIFY_THREADS = 2
+"""Signature-checking threads shared by all links (Ed25519 checks release the GIL)."""
+
 BACKOFF_FIRST_S = 0.2
 BACKOFF_MAX_S = 30.0
 STATUS_TIMEOUT_S = 10.0
@@ -54,7 +57,7 @@ def _reason(exc: EvalfedError) -> str:
 
 
 def check_batch(
-    data: list[bytes], membership: Membership, pool: ThreadPoolExecutor
+    data: list[bytes], membership: Membership, pool: ThreadPoolExecutor, workers: int
 ) -> list[Checked]:
     """Checks every envelope of a batch, in parallel chunks; order is kept."""
 
@@ -67,7 +70,6 @@ def check_batch(
                 out.append(("?", f"{_reason(exc)}: {exc}"))
         return out
 
-    workers = max(1, pool._max_workers)
     size = max(1, -(-len(data) // workers))
     chunks = [data[i : i + size] for i in range(0, len(data), size)]
     return [item for part in pool.map(check_chunk, chunks) for item in part]
@@ -157,7 +159,7 @@ class PeerLink:
     def ingest(self, batch: SyncBatch) -> None:
         """Checks and stores one batch; rejected records are logged and counted, never stored."""
         self.stats.last_contact_us = now_us()
-        checked = check_batch(list(batch.envelopes), self.membership, self.pool)
+        checked = check_batch(list(batch.envelopes), self.membership, self.pool, VERIFY_THREADS)
         verified = [c for c in checked if isinstance(c, VerifiedRecord)]
         rejected = [c for c in checked if not isinstance(c, VerifiedRecord)]
         result = self.store.append_synced(verified, self.address, batch.embargo_through_us)
