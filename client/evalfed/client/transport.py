@@ -102,14 +102,14 @@ def connect_node(address: str, expected: Membership | None = None) -> NodeConnec
             info = NodeStub(channel).GetInfo(pb.GetInfoRequest(), timeout=HANDSHAKE_TIMEOUT_S)
         except grpc.RpcError as exc:
             raise error_of(exc, address) from None
-    membership = Membership(verify_charter(info.charter))
+    membership = Membership(verify_charter(info.charter), info.membership)
     if expected is not None and membership.federation_id != expected.federation_id:
         raise AuthenticationError(
             f"the node at {address} serves federation {membership.federation_id[:16]}, "
             f"not {expected.federation_id[:16]} (your federation file)"
         )
     if der is not None:
-        binding = verify_binding(info.node_binding, expected or membership)
+        binding = verify_binding(info.node_binding, membership)
         if binding.institute != info.institute:
             raise AuthenticationError(f"the node at {address} is bound to {binding.institute}")
         if binding.tls_cert_sha256 != hashlib.sha256(der).hexdigest():
@@ -117,4 +117,4 @@ def connect_node(address: str, expected: Membership | None = None) -> NodeConnec
                 f"the TLS certificate of {address} is not the one {binding.institute} bound to "
                 "its node; someone may be in the middle"
             )
-    return NodeConnection(address, info, expected or membership, credentials, options)
+    return NodeConnection(address, info, membership, credentials, options)

@@ -38,7 +38,8 @@ def verify_binding(envelope: Envelope, membership: Membership) -> NodeBinding:
     keys = membership.keys_for(binding.institute)
     if not keys:
         raise AuthenticationError(
-            f"the node binding names {binding.institute!r}, which is not a member"
+            f"the node speaks for {binding.institute}, but "
+            f"{membership.not_member_reason(binding.institute)}"
         )
     try:
         verify_signatures(envelope, keys)

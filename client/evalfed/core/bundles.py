@@ -23,4 +23,4 @@ def verify_bundle(bundle: Bundle, charter: VerifiedCharter) -> VerifiedRecord:
             f"the record's payload hashes to {actual[:16]}, not the bundled id "
             f"{bundle.record_id[:16]}: the payload was altered"
         )
-    return check_envelope(bundle.record, Membership(charter))
+    return check_envelope(bundle.record, Membership(charter, bundle.membership))

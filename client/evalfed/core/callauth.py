@@ -141,9 +141,10 @@ def _signing_key(
         if binding.institute != institute or node_key.key_id != key_id:
             raise AuthenticationError("the call's key is not the one its node binding names")
         return node_key
-    keys = [k for k in membership.keys_for(institute) if k.key_id == key_id]
+    member_keys = membership.keys_for(institute)
+    if not member_keys:
+        raise AuthenticationError(membership.not_member_reason(institute))
+    keys = [k for k in member_keys if k.key_id == key_id]
     if not keys:
-        raise AuthenticationError(
-            f"key {key_id[:16]} is not an active key of a member institute {institute!r}"
-        )
+        raise AuthenticationError(f"key {key_id[:16]} is not an active key of {institute}")
     return keys[0]

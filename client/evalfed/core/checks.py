@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from evalfed.core.errors import InvalidInputError, SignatureError, UnknownSignerError
+from evalfed.core.errors import InvalidInputError, SignatureError
 from evalfed.core.limits import MAX_SIGNATURES
 from evalfed.core.membership import Membership
 from evalfed.core.records import RecordFacts, facts_of, parse_record, record_id
+from evalfed.core.timeutil import timestamp_us
 from evalfed.core.validate import check_record
 from evalfed.keys.dsse import verify_signatures
 from evalfed.v1.envelope_pb2 import Envelope
@@ -61,15 +62,8 @@ def check_envelope(envelope: Envelope, membership: Membership) -> VerifiedRecord
         )
     record = parse_record(envelope)
     check_record(record, membership.federation_id)
-    keys = membership.keys_for(record.origin)
-    if not keys:
-        raise UnknownSignerError(
-            f"{record.origin} is not a member of this federation, so its records are not accepted"
-        )
-    if record.key_id not in {k.key_id for k in keys}:
-        raise UnknownSignerError(
-            f"key {record.key_id[:16]} is not an active key of {record.origin}; "
-            "sign with the institute's current key"
-        )
-    verify_signatures(envelope, [k for k in keys if k.key_id == record.key_id])
+    key = membership.signing_key(
+        record.origin, record.key_id, record.seq, timestamp_us(record.issued_at)
+    )
+    verify_signatures(envelope, [key])
     return VerifiedRecord(record_id(envelope.payload), record, envelope)

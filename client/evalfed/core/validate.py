@@ -6,6 +6,7 @@ import re
 
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.limits import MAX_METRICS, MAX_TEXT
+from evalfed.core.membership import MEMBERSHIP_KINDS
 from evalfed.core.names import check_institute_id, check_record_id
 from evalfed.core.records import kind_of, result_of
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
@@ -76,8 +77,29 @@ def check_record(record: Record, federation_id: str) -> None:
     kind = kind_of(record)
     if not kind:
         raise InvalidInputError("the record has no body (result, correction or retraction)")
+    if kind in MEMBERSHIP_KINDS:
+        _check_membership_event(record)
     if kind in ("correction", "retraction"):
         check_record_id(getattr(record, kind).target)
     result = result_of(record)
     if result is not None:
         check_result(result)
+
+
+def _check_membership_event(record: Record) -> None:
+    """Membership events are for every member to see, and carry what they name."""
+    if record.audience.scope == Audience.SCOPE_INSTITUTES or record.HasField("embargo_until"):
+        raise InvalidInputError(
+            "membership records are seen by all members: no audience or embargo"
+        )
+    kind = kind_of(record)
+    if kind == "endorsement" and not record.endorsement.join_request:
+        raise InvalidInputError("an endorsement carries the join request it endorses")
+    if kind == "rotation" and len(record.rotation.new_public_key) != 32:
+        raise InvalidInputError("a rotation names a raw 32-byte Ed25519 public key")
+    if kind == "revocation" and not _HEX64.match(record.revocation.key_id):
+        raise InvalidInputError("a revocation names the 64-hex id of the key it revokes")
+    if kind == "expulsion":
+        check_institute_id(record.expulsion.institute)
+        if record.expulsion.institute == record.origin:
+            raise InvalidInputError("an institute cannot vote to expel itself; revoke its keys")

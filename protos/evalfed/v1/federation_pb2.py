@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x65valfed/v1/federation.proto\x12\nevalfed.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x01\n\x07\x43harter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tthreshold\x18\x02 \x01(\r\x12%\n\x08\x66ounders\x18\x03 \x03(\x0b\x32\x13.evalfed.v1.Founder\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"O\n\x07\x46ounder\x12\x11\n\tinstitute\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\"\xa9\x01\n\x0bNodeBinding\x12\x15\n\rfederation_id\x18\x01 \x01(\t\x12\x11\n\tinstitute\x18\x02 \x01(\t\x12\x17\n\x0fnode_public_key\x18\x03 \x01(\x0c\x12\x17\n\x0ftls_cert_sha256\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12-\n\tissued_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x65valfed/v1/federation.proto\x12\nevalfed.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x01\n\x07\x43harter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tthreshold\x18\x02 \x01(\r\x12%\n\x08\x66ounders\x18\x03 \x03(\x0b\x32\x13.evalfed.v1.Founder\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"O\n\x07\x46ounder\x12\x11\n\tinstitute\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\"\xa9\x01\n\x0bNodeBinding\x12\x15\n\rfederation_id\x18\x01 \x01(\t\x12\x11\n\tinstitute\x18\x02 \x01(\t\x12\x17\n\x0fnode_public_key\x18\x03 \x01(\x0c\x12\x17\n\x0ftls_cert_sha256\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12-\n\tissued_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xaa\x01\n\x0bJoinRequest\x12\x15\n\rfederation_id\x18\x01 \x01(\t\x12\x11\n\tinstitute\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x12\n\npublic_key\x18\x06 \x01(\x0c\x12-\n\tissued_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,4 +38,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FOUNDER']._serialized_end=287
   _globals['_NODEBINDING']._serialized_start=290
   _globals['_NODEBINDING']._serialized_end=459
+  _globals['_JOINREQUEST']._serialized_start=462
+  _globals['_JOINREQUEST']._serialized_end=632
 # @@protoc_insertion_point(module_scope)

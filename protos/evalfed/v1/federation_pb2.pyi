@@ -48,3 +48,21 @@ class NodeBinding(_message.Message):
     address: str
     issued_at: _timestamp_pb2.Timestamp
     def __init__(self, federation_id: _Optional[str] = ..., institute: _Optional[str] = ..., node_public_key: _Optional[bytes] = ..., tls_cert_sha256: _Optional[str] = ..., address: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class JoinRequest(_message.Message):
+    __slots__ = ("federation_id", "institute", "country", "name", "address", "public_key", "issued_at")
+    FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    federation_id: str
+    institute: str
+    country: str
+    name: str
+    address: str
+    public_key: bytes
+    issued_at: _timestamp_pb2.Timestamp
+    def __init__(self, federation_id: _Optional[str] = ..., institute: _Optional[str] = ..., country: _Optional[str] = ..., name: _Optional[str] = ..., address: _Optional[str] = ..., public_key: _Optional[bytes] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -10,6 +10,84 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class SubmitJoinRequestRequest(_message.Message):
+    __slots__ = ("request",)
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    request: _envelope_pb2.Envelope
+    def __init__(self, request: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ...) -> None: ...
+
+class SubmitJoinRequestResponse(_message.Message):
+    __slots__ = ("id", "endorsements")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ENDORSEMENTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    endorsements: int
+    def __init__(self, id: _Optional[str] = ..., endorsements: _Optional[int] = ...) -> None: ...
+
+class ListMembersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListMembersResponse(_message.Message):
+    __slots__ = ("members", "pending")
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    members: _containers.RepeatedCompositeFieldContainer[MemberInfo]
+    pending: _containers.RepeatedCompositeFieldContainer[PendingRequest]
+    def __init__(self, members: _Optional[_Iterable[_Union[MemberInfo, _Mapping]]] = ..., pending: _Optional[_Iterable[_Union[PendingRequest, _Mapping]]] = ...) -> None: ...
+
+class MemberInfo(_message.Message):
+    __slots__ = ("institute", "status", "name", "country", "address", "keys", "endorsed_by")
+    INSTITUTE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    ENDORSED_BY_FIELD_NUMBER: _ClassVar[int]
+    institute: str
+    status: str
+    name: str
+    country: str
+    address: str
+    keys: _containers.RepeatedCompositeFieldContainer[KeyInfo]
+    endorsed_by: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, institute: _Optional[str] = ..., status: _Optional[str] = ..., name: _Optional[str] = ..., country: _Optional[str] = ..., address: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[KeyInfo, _Mapping]]] = ..., endorsed_by: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class KeyInfo(_message.Message):
+    __slots__ = ("key_id", "from_seq", "until_seq", "compromised_since", "revoked")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_SEQ_FIELD_NUMBER: _ClassVar[int]
+    COMPROMISED_SINCE_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    from_seq: int
+    until_seq: int
+    compromised_since: _timestamp_pb2.Timestamp
+    revoked: bool
+    def __init__(self, key_id: _Optional[str] = ..., from_seq: _Optional[int] = ..., until_seq: _Optional[int] = ..., compromised_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked: _Optional[bool] = ...) -> None: ...
+
+class PendingRequest(_message.Message):
+    __slots__ = ("id", "institute", "name", "country", "address", "endorsed_by", "threshold", "request")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ENDORSED_BY_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    institute: str
+    name: str
+    country: str
+    address: str
+    endorsed_by: _containers.RepeatedScalarFieldContainer[str]
+    threshold: int
+    request: _envelope_pb2.Envelope
+    def __init__(self, id: _Optional[str] = ..., institute: _Optional[str] = ..., name: _Optional[str] = ..., country: _Optional[str] = ..., address: _Optional[str] = ..., endorsed_by: _Optional[_Iterable[str]] = ..., threshold: _Optional[int] = ..., request: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ...) -> None: ...
+
 class UpdatePeersRequest(_message.Message):
     __slots__ = ("add", "remove")
     ADD_FIELD_NUMBER: _ClassVar[int]
@@ -142,20 +220,22 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetInfoResponse(_message.Message):
-    __slots__ = ("institute", "federation_id", "charter", "version", "insecure", "node_binding")
+    __slots__ = ("institute", "federation_id", "charter", "version", "insecure", "node_binding", "membership")
     INSTITUTE_FIELD_NUMBER: _ClassVar[int]
     FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
     CHARTER_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     INSECURE_FIELD_NUMBER: _ClassVar[int]
     NODE_BINDING_FIELD_NUMBER: _ClassVar[int]
+    MEMBERSHIP_FIELD_NUMBER: _ClassVar[int]
     institute: str
     federation_id: str
     charter: _envelope_pb2.Envelope
     version: str
     insecure: bool
     node_binding: _envelope_pb2.Envelope
-    def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., charter: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., version: _Optional[str] = ..., insecure: _Optional[bool] = ..., node_binding: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ...) -> None: ...
+    membership: _containers.RepeatedCompositeFieldContainer[_envelope_pb2.Envelope]
+    def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., charter: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., version: _Optional[str] = ..., insecure: _Optional[bool] = ..., node_binding: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., membership: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ...) -> None: ...
 
 class Cursor(_message.Message):
     __slots__ = ("origin", "seq", "id")

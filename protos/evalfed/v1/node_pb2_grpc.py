@@ -79,6 +79,16 @@ class NodeStub:
                 request_serializer=evalfed_dot_v1_dot_node__pb2.UpdatePeersRequest.SerializeToString,
                 response_deserializer=evalfed_dot_v1_dot_node__pb2.UpdatePeersResponse.FromString,
                 _registered_method=True)
+        self.SubmitJoinRequest = channel.unary_unary(
+                '/evalfed.v1.Node/SubmitJoinRequest',
+                request_serializer=evalfed_dot_v1_dot_node__pb2.SubmitJoinRequestRequest.SerializeToString,
+                response_deserializer=evalfed_dot_v1_dot_node__pb2.SubmitJoinRequestResponse.FromString,
+                _registered_method=True)
+        self.ListMembers = channel.unary_unary(
+                '/evalfed.v1.Node/ListMembers',
+                request_serializer=evalfed_dot_v1_dot_node__pb2.ListMembersRequest.SerializeToString,
+                response_deserializer=evalfed_dot_v1_dot_node__pb2.ListMembersResponse.FromString,
+                _registered_method=True)
 
 
 class NodeServicer:
@@ -144,6 +154,20 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitJoinRequest(self, request, context):
+        """Keeps a newcomer's signed join request as pending (it is checked, not trusted).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMembers(self, request, context):
+        """Members, their status and keys, and pending requests, as this node derives them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -191,6 +215,16 @@ def add_NodeServicer_to_server(servicer, server):
                     servicer.UpdatePeers,
                     request_deserializer=evalfed_dot_v1_dot_node__pb2.UpdatePeersRequest.FromString,
                     response_serializer=evalfed_dot_v1_dot_node__pb2.UpdatePeersResponse.SerializeToString,
+            ),
+            'SubmitJoinRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitJoinRequest,
+                    request_deserializer=evalfed_dot_v1_dot_node__pb2.SubmitJoinRequestRequest.FromString,
+                    response_serializer=evalfed_dot_v1_dot_node__pb2.SubmitJoinRequestResponse.SerializeToString,
+            ),
+            'ListMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMembers,
+                    request_deserializer=evalfed_dot_v1_dot_node__pb2.ListMembersRequest.FromString,
+                    response_serializer=evalfed_dot_v1_dot_node__pb2.ListMembersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -436,6 +470,60 @@ class Node:
             '/evalfed.v1.Node/UpdatePeers',
             evalfed_dot_v1_dot_node__pb2.UpdatePeersRequest.SerializeToString,
             evalfed_dot_v1_dot_node__pb2.UpdatePeersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitJoinRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/evalfed.v1.Node/SubmitJoinRequest',
+            evalfed_dot_v1_dot_node__pb2.SubmitJoinRequestRequest.SerializeToString,
+            evalfed_dot_v1_dot_node__pb2.SubmitJoinRequestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/evalfed.v1.Node/ListMembers',
+            evalfed_dot_v1_dot_node__pb2.ListMembersRequest.SerializeToString,
+            evalfed_dot_v1_dot_node__pb2.ListMembersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x65valfed/v1/record.proto\x12\nevalfed.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf8\x02\n\x06Record\x12\x15\n\rfederation_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x0c\n\x04prev\x18\x04 \x01(\t\x12-\n\tissued_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06key_id\x18\x06 \x01(\t\x12&\n\x08\x61udience\x18\x07 \x01(\x0b\x32\x14.evalfed.v1.Audience\x12\x31\n\rembargo_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x06result\x18\x10 \x01(\x0b\x32\x1c.evalfed.v1.EvaluationResultH\x00\x12,\n\ncorrection\x18\x11 \x01(\x0b\x32\x16.evalfed.v1.CorrectionH\x00\x12,\n\nretraction\x18\x12 \x01(\x0b\x32\x16.evalfed.v1.RetractionH\x00\x42\x06\n\x04\x62ody\"\x8d\x01\n\x08\x41udience\x12)\n\x05scope\x18\x01 \x01(\x0e\x32\x1a.evalfed.v1.Audience.Scope\x12\x12\n\ninstitutes\x18\x02 \x03(\t\"B\n\x05Scope\x12\x11\n\rSCOPE_MEMBERS\x10\x00\x12\x14\n\x10SCOPE_INSTITUTES\x10\x01\x12\x10\n\x0cSCOPE_PUBLIC\x10\x02\"Z\n\nCorrection\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12,\n\x06result\x18\x03 \x01(\x0b\x32\x1c.evalfed.v1.EvaluationResult\",\n\nRetraction\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xe3\x02\n\x10\x45valuationResult\x12 \n\x05model\x18\x01 \x01(\x0b\x32\x11.evalfed.v1.Model\x12\x1e\n\x04task\x18\x02 \x01(\x0b\x32\x10.evalfed.v1.Task\x12$\n\x07\x64\x61taset\x18\x03 \x01(\x0b\x32\x13.evalfed.v1.Dataset\x12\x1c\n\x03run\x18\x04 \x01(\x0b\x32\x0f.evalfed.v1.Run\x12!\n\x06scores\x18\x05 \x03(\x0b\x32\x11.evalfed.v1.Score\x12 \n\x05usage\x18\x06 \x03(\x0b\x32\x11.evalfed.v1.Usage\x12\'\n\tartifacts\x18\x07 \x03(\x0b\x32\x14.evalfed.v1.Artifact\x12\"\n\x06source\x18\x08 \x01(\x0b\x32\x12.evalfed.v1.Source\x12(\n\rgrader_models\x18\t \x03(\x0b\x32\x11.evalfed.v1.Model\x12\r\n\x05notes\x18\n \x01(\t\"^\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x11\n\tdeveloper\x18\x03 \x01(\t\x12%\n\x04\x61rgs\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x86\x01\n\x04Task\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05suite\x18\x03 \x01(\t\x12\x14\n\x0csuite_commit\x18\x04 \x01(\t\x12%\n\x04\x61rgs\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bnum_fewshot\x18\x06 \x01(\r\"\x90\x01\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\t\x12\x15\n\rtotal_samples\x18\x03 \x01(\x04\x12\x14\n\x0csamples_used\x18\x04 \x01(\x04\x12\x19\n\x11sample_ids_sha256\x18\x05 \x01(\t\x12\x0e\n\x06subset\x18\x06 \x01(\x08\x12\r\n\x05split\x18\x07 \x01(\t\"\xa1\x03\n\x03Run\x12\x11\n\tframework\x18\x01 \x01(\t\x12\x19\n\x11\x66ramework_version\x18\x02 \x01(\t\x12&\n\x06status\x18\x03 \x01(\x0e\x32\x16.evalfed.v1.Run.Status\x12.\n\nstarted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x65pochs\x18\x06 \x01(\r\x12\x32\n\x11generation_config\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05limit\x18\x08 \x01(\x04\x12\x0e\n\x06run_id\x18\t \x01(\t\x12\r\n\x05\x65rror\x18\n \x01(\t\"p\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATUS_SUCCESS\x10\x01\x12\x14\n\x10STATUS_CANCELLED\x10\x02\x12\x10\n\x0cSTATUS_ERROR\x10\x03\x12\x12\n\x0eSTATUS_STARTED\x10\x04\"c\n\x05Score\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12#\n\x07metrics\x18\x02 \x03(\x0b\x32\x12.evalfed.v1.Metric\x12\x0f\n\x07reducer\x18\x03 \x01(\t\x12\x14\n\x0cgrader_model\x18\x04 \x01(\t\"\x92\x02\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\x05value\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06stderr\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12*\n\x02\x63i\x18\x04 \x01(\x0b\x32\x1e.evalfed.v1.ConfidenceInterval\x12\x0e\n\x01n\x18\x05 \x01(\x04H\x02\x88\x01\x01\x12\x1d\n\x10higher_is_better\x18\x06 \x01(\x08H\x03\x88\x01\x01\x12\x12\n\nvalue_text\x18\x07 \x01(\t\x12\x13\n\x0bstderr_text\x18\x08 \x01(\t\x12\x0e\n\x06\x66ilter\x18\t \x01(\t\x12\r\n\x05split\x18\n \x01(\tB\x08\n\x06_valueB\t\n\x07_stderrB\x04\n\x02_nB\x13\n\x11_higher_is_better\"A\n\x12\x43onfidenceInterval\x12\r\n\x05lower\x18\x01 \x01(\x01\x12\r\n\x05upper\x18\x02 \x01(\x01\x12\r\n\x05level\x18\x03 \x01(\x01\"\xaa\x01\n\x05Usage\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x04\x12\x15\n\routput_tokens\x18\x03 \x01(\x04\x12\x14\n\x0ctotal_tokens\x18\x04 \x01(\x04\x12\x18\n\x10reasoning_tokens\x18\x05 \x01(\x04\x12\x19\n\x11\x63\x61\x63he_read_tokens\x18\x06 \x01(\x04\x12\x1a\n\x12\x63\x61\x63he_write_tokens\x18\x07 \x01(\x04\";\n\x08\x41rtifact\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\"R\n\x06Source\x12\x0e\n\x06\x66ormat\x18\x01 \x01(\t\x12\x16\n\x0e\x66ormat_version\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x10\n\x08stripped\x18\x04 \x03(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x65valfed/v1/record.proto\x12\nevalfed.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x04\n\x06Record\x12\x15\n\rfederation_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x0c\n\x04prev\x18\x04 \x01(\t\x12-\n\tissued_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06key_id\x18\x06 \x01(\t\x12&\n\x08\x61udience\x18\x07 \x01(\x0b\x32\x14.evalfed.v1.Audience\x12\x31\n\rembargo_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x06result\x18\x10 \x01(\x0b\x32\x1c.evalfed.v1.EvaluationResultH\x00\x12,\n\ncorrection\x18\x11 \x01(\x0b\x32\x16.evalfed.v1.CorrectionH\x00\x12,\n\nretraction\x18\x12 \x01(\x0b\x32\x16.evalfed.v1.RetractionH\x00\x12.\n\x0b\x65ndorsement\x18\x13 \x01(\x0b\x32\x17.evalfed.v1.EndorsementH\x00\x12+\n\x08rotation\x18\x14 \x01(\x0b\x32\x17.evalfed.v1.KeyRotationH\x00\x12/\n\nrevocation\x18\x15 \x01(\x0b\x32\x19.evalfed.v1.KeyRevocationH\x00\x12*\n\texpulsion\x18\x16 \x01(\x0b\x32\x15.evalfed.v1.ExpulsionH\x00\x42\x06\n\x04\x62ody\"#\n\x0b\x45ndorsement\x12\x14\n\x0cjoin_request\x18\x01 \x01(\x0c\"9\n\x0bKeyRotation\x12\x16\n\x0enew_public_key\x18\x01 \x01(\x0c\x12\x12\n\npossession\x18\x02 \x01(\x0c\"f\n\rKeyRevocation\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x35\n\x11\x63ompromised_since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x03 \x01(\t\".\n\tExpulsion\x12\x11\n\tinstitute\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x8d\x01\n\x08\x41udience\x12)\n\x05scope\x18\x01 \x01(\x0e\x32\x1a.evalfed.v1.Audience.Scope\x12\x12\n\ninstitutes\x18\x02 \x03(\t\"B\n\x05Scope\x12\x11\n\rSCOPE_MEMBERS\x10\x00\x12\x14\n\x10SCOPE_INSTITUTES\x10\x01\x12\x10\n\x0cSCOPE_PUBLIC\x10\x02\"Z\n\nCorrection\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12,\n\x06result\x18\x03 \x01(\x0b\x32\x1c.evalfed.v1.EvaluationResult\",\n\nRetraction\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xe3\x02\n\x10\x45valuationResult\x12 \n\x05model\x18\x01 \x01(\x0b\x32\x11.evalfed.v1.Model\x12\x1e\n\x04task\x18\x02 \x01(\x0b\x32\x10.evalfed.v1.Task\x12$\n\x07\x64\x61taset\x18\x03 \x01(\x0b\x32\x13.evalfed.v1.Dataset\x12\x1c\n\x03run\x18\x04 \x01(\x0b\x32\x0f.evalfed.v1.Run\x12!\n\x06scores\x18\x05 \x03(\x0b\x32\x11.evalfed.v1.Score\x12 \n\x05usage\x18\x06 \x03(\x0b\x32\x11.evalfed.v1.Usage\x12\'\n\tartifacts\x18\x07 \x03(\x0b\x32\x14.evalfed.v1.Artifact\x12\"\n\x06source\x18\x08 \x01(\x0b\x32\x12.evalfed.v1.Source\x12(\n\rgrader_models\x18\t \x03(\x0b\x32\x11.evalfed.v1.Model\x12\r\n\x05notes\x18\n \x01(\t\"^\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x11\n\tdeveloper\x18\x03 \x01(\t\x12%\n\x04\x61rgs\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x86\x01\n\x04Task\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05suite\x18\x03 \x01(\t\x12\x14\n\x0csuite_commit\x18\x04 \x01(\t\x12%\n\x04\x61rgs\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bnum_fewshot\x18\x06 \x01(\r\"\x90\x01\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\t\x12\x15\n\rtotal_samples\x18\x03 \x01(\x04\x12\x14\n\x0csamples_used\x18\x04 \x01(\x04\x12\x19\n\x11sample_ids_sha256\x18\x05 \x01(\t\x12\x0e\n\x06subset\x18\x06 \x01(\x08\x12\r\n\x05split\x18\x07 \x01(\t\"\xa1\x03\n\x03Run\x12\x11\n\tframework\x18\x01 \x01(\t\x12\x19\n\x11\x66ramework_version\x18\x02 \x01(\t\x12&\n\x06status\x18\x03 \x01(\x0e\x32\x16.evalfed.v1.Run.Status\x12.\n\nstarted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x65pochs\x18\x06 \x01(\r\x12\x32\n\x11generation_config\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05limit\x18\x08 \x01(\x04\x12\x0e\n\x06run_id\x18\t \x01(\t\x12\r\n\x05\x65rror\x18\n \x01(\t\"p\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATUS_SUCCESS\x10\x01\x12\x14\n\x10STATUS_CANCELLED\x10\x02\x12\x10\n\x0cSTATUS_ERROR\x10\x03\x12\x12\n\x0eSTATUS_STARTED\x10\x04\"c\n\x05Score\x12\x0e\n\x06scorer\x18\x01 \x01(\t\x12#\n\x07metrics\x18\x02 \x03(\x0b\x32\x12.evalfed.v1.Metric\x12\x0f\n\x07reducer\x18\x03 \x01(\t\x12\x14\n\x0cgrader_model\x18\x04 \x01(\t\"\x92\x02\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\x05value\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06stderr\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12*\n\x02\x63i\x18\x04 \x01(\x0b\x32\x1e.evalfed.v1.ConfidenceInterval\x12\x0e\n\x01n\x18\x05 \x01(\x04H\x02\x88\x01\x01\x12\x1d\n\x10higher_is_better\x18\x06 \x01(\x08H\x03\x88\x01\x01\x12\x12\n\nvalue_text\x18\x07 \x01(\t\x12\x13\n\x0bstderr_text\x18\x08 \x01(\t\x12\x0e\n\x06\x66ilter\x18\t \x01(\t\x12\r\n\x05split\x18\n \x01(\tB\x08\n\x06_valueB\t\n\x07_stderrB\x04\n\x02_nB\x13\n\x11_higher_is_better\"A\n\x12\x43onfidenceInterval\x12\r\n\x05lower\x18\x01 \x01(\x01\x12\r\n\x05upper\x18\x02 \x01(\x01\x12\r\n\x05level\x18\x03 \x01(\x01\"\xaa\x01\n\x05Usage\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x04\x12\x15\n\routput_tokens\x18\x03 \x01(\x04\x12\x14\n\x0ctotal_tokens\x18\x04 \x01(\x04\x12\x18\n\x10reasoning_tokens\x18\x05 \x01(\x04\x12\x19\n\x11\x63\x61\x63he_read_tokens\x18\x06 \x01(\x04\x12\x1a\n\x12\x63\x61\x63he_write_tokens\x18\x07 \x01(\x04\";\n\x08\x41rtifact\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\"R\n\x06Source\x12\x0e\n\x06\x66ormat\x18\x01 \x01(\t\x12\x16\n\x0e\x66ormat_version\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x10\n\x08stripped\x18\x04 \x03(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,37 +34,45 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'evalfed.v1.record_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RECORD']._serialized_start=103
-  _globals['_RECORD']._serialized_end=479
-  _globals['_AUDIENCE']._serialized_start=482
-  _globals['_AUDIENCE']._serialized_end=623
-  _globals['_AUDIENCE_SCOPE']._serialized_start=557
-  _globals['_AUDIENCE_SCOPE']._serialized_end=623
-  _globals['_CORRECTION']._serialized_start=625
-  _globals['_CORRECTION']._serialized_end=715
-  _globals['_RETRACTION']._serialized_start=717
-  _globals['_RETRACTION']._serialized_end=761
-  _globals['_EVALUATIONRESULT']._serialized_start=764
-  _globals['_EVALUATIONRESULT']._serialized_end=1119
-  _globals['_MODEL']._serialized_start=1121
-  _globals['_MODEL']._serialized_end=1215
-  _globals['_TASK']._serialized_start=1218
-  _globals['_TASK']._serialized_end=1352
-  _globals['_DATASET']._serialized_start=1355
-  _globals['_DATASET']._serialized_end=1499
-  _globals['_RUN']._serialized_start=1502
-  _globals['_RUN']._serialized_end=1919
-  _globals['_RUN_STATUS']._serialized_start=1807
-  _globals['_RUN_STATUS']._serialized_end=1919
-  _globals['_SCORE']._serialized_start=1921
-  _globals['_SCORE']._serialized_end=2020
-  _globals['_METRIC']._serialized_start=2023
-  _globals['_METRIC']._serialized_end=2297
-  _globals['_CONFIDENCEINTERVAL']._serialized_start=2299
-  _globals['_CONFIDENCEINTERVAL']._serialized_end=2364
-  _globals['_USAGE']._serialized_start=2367
-  _globals['_USAGE']._serialized_end=2537
-  _globals['_ARTIFACT']._serialized_start=2539
-  _globals['_ARTIFACT']._serialized_end=2598
-  _globals['_SOURCE']._serialized_start=2600
-  _globals['_SOURCE']._serialized_end=2682
+  _globals['_RECORD']._serialized_end=665
+  _globals['_ENDORSEMENT']._serialized_start=667
+  _globals['_ENDORSEMENT']._serialized_end=702
+  _globals['_KEYROTATION']._serialized_start=704
+  _globals['_KEYROTATION']._serialized_end=761
+  _globals['_KEYREVOCATION']._serialized_start=763
+  _globals['_KEYREVOCATION']._serialized_end=865
+  _globals['_EXPULSION']._serialized_start=867
+  _globals['_EXPULSION']._serialized_end=913
+  _globals['_AUDIENCE']._serialized_start=916
+  _globals['_AUDIENCE']._serialized_end=1057
+  _globals['_AUDIENCE_SCOPE']._serialized_start=991
+  _globals['_AUDIENCE_SCOPE']._serialized_end=1057
+  _globals['_CORRECTION']._serialized_start=1059
+  _globals['_CORRECTION']._serialized_end=1149
+  _globals['_RETRACTION']._serialized_start=1151
+  _globals['_RETRACTION']._serialized_end=1195
+  _globals['_EVALUATIONRESULT']._serialized_start=1198
+  _globals['_EVALUATIONRESULT']._serialized_end=1553
+  _globals['_MODEL']._serialized_start=1555
+  _globals['_MODEL']._serialized_end=1649
+  _globals['_TASK']._serialized_start=1652
+  _globals['_TASK']._serialized_end=1786
+  _globals['_DATASET']._serialized_start=1789
+  _globals['_DATASET']._serialized_end=1933
+  _globals['_RUN']._serialized_start=1936
+  _globals['_RUN']._serialized_end=2353
+  _globals['_RUN_STATUS']._serialized_start=2241
+  _globals['_RUN_STATUS']._serialized_end=2353
+  _globals['_SCORE']._serialized_start=2355
+  _globals['_SCORE']._serialized_end=2454
+  _globals['_METRIC']._serialized_start=2457
+  _globals['_METRIC']._serialized_end=2731
+  _globals['_CONFIDENCEINTERVAL']._serialized_start=2733
+  _globals['_CONFIDENCEINTERVAL']._serialized_end=2798
+  _globals['_USAGE']._serialized_start=2801
+  _globals['_USAGE']._serialized_end=2971
+  _globals['_ARTIFACT']._serialized_start=2973
+  _globals['_ARTIFACT']._serialized_end=3032
+  _globals['_SOURCE']._serialized_start=3034
+  _globals['_SOURCE']._serialized_end=3116
 # @@protoc_insertion_point(module_scope)

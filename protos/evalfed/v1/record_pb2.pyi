@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Record(_message.Message):
-    __slots__ = ("federation_id", "origin", "seq", "prev", "issued_at", "key_id", "audience", "embargo_until", "result", "correction", "retraction")
+    __slots__ = ("federation_id", "origin", "seq", "prev", "issued_at", "key_id", "audience", "embargo_until", "result", "correction", "retraction", "endorsement", "rotation", "revocation", "expulsion")
     FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,10 @@ class Record(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     CORRECTION_FIELD_NUMBER: _ClassVar[int]
     RETRACTION_FIELD_NUMBER: _ClassVar[int]
+    ENDORSEMENT_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_FIELD_NUMBER: _ClassVar[int]
+    REVOCATION_FIELD_NUMBER: _ClassVar[int]
+    EXPULSION_FIELD_NUMBER: _ClassVar[int]
     federation_id: str
     origin: str
     seq: int
@@ -35,7 +39,43 @@ class Record(_message.Message):
     result: EvaluationResult
     correction: Correction
     retraction: Retraction
-    def __init__(self, federation_id: _Optional[str] = ..., origin: _Optional[str] = ..., seq: _Optional[int] = ..., prev: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., audience: _Optional[_Union[Audience, _Mapping]] = ..., embargo_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[EvaluationResult, _Mapping]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., retraction: _Optional[_Union[Retraction, _Mapping]] = ...) -> None: ...
+    endorsement: Endorsement
+    rotation: KeyRotation
+    revocation: KeyRevocation
+    expulsion: Expulsion
+    def __init__(self, federation_id: _Optional[str] = ..., origin: _Optional[str] = ..., seq: _Optional[int] = ..., prev: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., audience: _Optional[_Union[Audience, _Mapping]] = ..., embargo_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[EvaluationResult, _Mapping]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., retraction: _Optional[_Union[Retraction, _Mapping]] = ..., endorsement: _Optional[_Union[Endorsement, _Mapping]] = ..., rotation: _Optional[_Union[KeyRotation, _Mapping]] = ..., revocation: _Optional[_Union[KeyRevocation, _Mapping]] = ..., expulsion: _Optional[_Union[Expulsion, _Mapping]] = ...) -> None: ...
+
+class Endorsement(_message.Message):
+    __slots__ = ("join_request",)
+    JOIN_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    join_request: bytes
+    def __init__(self, join_request: _Optional[bytes] = ...) -> None: ...
+
+class KeyRotation(_message.Message):
+    __slots__ = ("new_public_key", "possession")
+    NEW_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    POSSESSION_FIELD_NUMBER: _ClassVar[int]
+    new_public_key: bytes
+    possession: bytes
+    def __init__(self, new_public_key: _Optional[bytes] = ..., possession: _Optional[bytes] = ...) -> None: ...
+
+class KeyRevocation(_message.Message):
+    __slots__ = ("key_id", "compromised_since", "reason")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPROMISED_SINCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    compromised_since: _timestamp_pb2.Timestamp
+    reason: str
+    def __init__(self, key_id: _Optional[str] = ..., compromised_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Expulsion(_message.Message):
+    __slots__ = ("institute", "reason")
+    INSTITUTE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    institute: str
+    reason: str
+    def __init__(self, institute: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Audience(_message.Message):
     __slots__ = ("scope", "institutes")

@@ -21,9 +21,11 @@ from evalfed.core.membership import Membership
 from evalfed.server.config import NodeConfig
 from evalfed.server.guard import Guard
 from evalfed.server.identity import NodeIdentity, load_identity
+from evalfed.server.members import MembershipKeeper
 from evalfed.server.service import NodeService
 from evalfed.server.servicer import NodeApi
 from evalfed.server.storage.engine import make_engine, migrate
+from evalfed.server.storage.member_store import MemberStore
 from evalfed.server.storage.store import RecordStore
 from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.sync.manager import SyncManager
@@ -78,12 +80,7 @@ def load_membership(config: NodeConfig) -> Membership:
         raise InvalidInputError(
             f"{config.charter_path} is missing; `evalfed node init` copies the charter there"
         ) from None
-    membership = Membership(verify_charter(envelope_from_json(text, "the federation charter")))
-    if not membership.is_member(config.institute):
-        raise InvalidInputError(
-            f"{config.institute} is not a member of federation {membership.federation_id[:16]}"
-        )
-    return membership
+    return Membership(verify_charter(envelope_from_json(text, "the federation charter")))
 
 
 def peer_opener(
@@ -114,8 +111,16 @@ def build_node(config: NodeConfig) -> Node:
     migrate(engine)
     store = RecordStore(engine)
     identity = load_identity(config.data_dir, config.institute)
-    links = SyncManager(SyncStore(store), membership, peer_opener(identity, membership))
-    service = NodeService(config.institute, membership, store, links)
+    keeper = MembershipKeeper(membership, MemberStore(store))
+    keeper.refresh()
+    if not membership.is_member(config.institute):
+        log.warning(
+            "%s; its records and sync calls are refused until admitted",
+            membership.not_member_reason(config.institute),
+        )
+    links = SyncManager(SyncStore(store), membership, peer_opener(identity, membership), keeper.saw)
+    keeper.on_change = links.reconnect_all
+    service = NodeService(config.institute, membership, store, links, keeper)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="rpc"),
         interceptors=[Guard(membership)],

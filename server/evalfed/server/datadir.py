@@ -18,16 +18,14 @@ from evalfed.server.storage.schema import peers
 def prepare_data_dir(
     config: NodeConfig, charter: VerifiedCharter, key: PrivateKey, partners: Iterable[str] = ()
 ) -> None:
-    """Writes a new data folder for `config`; `key` (the institute's key in the charter) signs
-    the node's binding and is not stored."""
+    """Writes a new data folder for `config`; `key` (a founder's key in the charter, or a
+    newcomer's key it has asked to register) signs the node's binding and is not stored."""
     if (config.data_dir / CONFIG_FILE).exists():
         raise InvalidInputError(
             f"{config.data_dir} is already a node data folder; refusing to overwrite"
         )
     founders = charter.founder_keys()
-    if config.institute not in founders:
-        raise InvalidInputError(f"{config.institute} is not a member of this federation")
-    if founders[config.institute].key_id != key.key_id:
+    if config.institute in founders and founders[config.institute].key_id != key.public.key_id:
         raise InvalidInputError(
             f"the key given is not {config.institute}'s key in the charter; "
             "use the institute's own key file"

@@ -9,15 +9,18 @@ from evalfed.core.checks import check_envelope
 from evalfed.core.codec import BUNDLE_FORMAT
 from evalfed.core.errors import (
     AuthenticationError,
+    ConflictError,
     InvalidInputError,
     LimitError,
     NotFoundError,
     PermissionDeniedError,
 )
+from evalfed.core.joins import join_request_id, verify_join_request
 from evalfed.core.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PUBLISH_BATCH
-from evalfed.core.membership import Membership
+from evalfed.core.membership import MEMBERSHIP_KINDS, Membership, MembershipState
 from evalfed.core.names import check_institute_id, check_record_id
 from evalfed.core.timeutil import timestamp_of_us
+from evalfed.server.members import MembershipKeeper
 from evalfed.server.storage.store import Appended, Head, QueryFilter, RecordStore, Viewer
 from evalfed.server.sync.manager import SyncManager
 from evalfed.server.sync.puller import LinkStats
@@ -26,7 +29,8 @@ from evalfed.v1.envelope_pb2 import Bundle, Envelope
 from evalfed.v1.node_pb2 import StoredRecord, SyncBatch, SyncRequest
 from sqlalchemy.engine import Row
 
-QUERY_KINDS = ("", "result", "correction", "retraction")
+QUERY_KINDS = ("", "result", "correction", "retraction", *MEMBERSHIP_KINDS)
+MAX_JOIN_REQUEST_BYTES = 64 << 10
 MAX_PEER_ADDRESS = 256
 
 
@@ -39,12 +43,14 @@ class NodeService:
         membership: Membership,
         store: RecordStore,
         links: SyncManager,
+        keeper: MembershipKeeper,
     ) -> None:
         self.institute = institute
         self.membership = membership
         self.store = store
         self.links = links
         self.sync_store = links.store
+        self.keeper = keeper
 
     def sync(
         self, request: SyncRequest, viewer: Viewer, active: Callable[[], bool]
@@ -92,7 +98,27 @@ class NodeService:
                     f"this node publishes only {self.institute}'s records, not {record.origin}'s; "
                     "publish to your own institute's node"
                 )
-        return self.store.append_own(verified, received_from="publish")
+        appended = self.store.append_own(verified, received_from="publish")
+        self.keeper.saw(verified)
+        return appended
+
+    def submit_join_request(self, envelope: Envelope) -> tuple[str, int]:
+        """Keeps a newcomer's self-signed request as pending; returns its id and endorsements."""
+        if envelope.ByteSize() > MAX_JOIN_REQUEST_BYTES:
+            raise LimitError(
+                f"a join request is at most MAX_JOIN_REQUEST_BYTES={MAX_JOIN_REQUEST_BYTES}"
+            )
+        request = verify_join_request(envelope, self.membership.federation_id)
+        if self.membership.is_member(request.institute):
+            raise ConflictError(f"{request.institute} is already a member")
+        request_id = join_request_id(envelope)
+        self.keeper.store.add_join_request(request_id, request.institute, envelope)
+        self.keeper.refresh()
+        pending = self.membership.state.pending.get(request_id)
+        return request_id, len(pending.endorsed_by) if pending else 0
+
+    def members(self) -> MembershipState:
+        return self.membership.state
 
     def head(self, origin: str, viewer: Viewer) -> Head:
         _require_member(viewer)
@@ -120,6 +146,7 @@ class NodeService:
             federation_id=self.membership.federation_id,
             record_id=stored.id,
             record=stored.envelope,
+            membership=self.membership.state.records,
         )
 
     def query(

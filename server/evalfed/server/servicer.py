@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import grpc
 from evalfed.core.timeutil import timestamp_of_us
 from evalfed.server.guard import current_viewer
+from evalfed.server.member_view import members_response
 from evalfed.server.service import NodeService
 from evalfed.server.storage.store import QueryFilter
 from evalfed.v1 import node_pb2 as pb
@@ -75,7 +76,19 @@ class NodeApi(NodeServicer):
             version=VERSION,
             insecure=self.insecure,
             node_binding=self.binding,
+            membership=self.service.membership.state.records,
         )
+
+    def SubmitJoinRequest(
+        self, request: pb.SubmitJoinRequestRequest, context: grpc.ServicerContext
+    ) -> pb.SubmitJoinRequestResponse:
+        request_id, endorsements = self.service.submit_join_request(request.request)
+        return pb.SubmitJoinRequestResponse(id=request_id, endorsements=endorsements)
+
+    def ListMembers(
+        self, request: pb.ListMembersRequest, context: grpc.ServicerContext
+    ) -> pb.ListMembersResponse:
+        return members_response(self.service.members())
 
     def Sync(
         self, request: pb.SyncRequest, context: grpc.ServicerContext

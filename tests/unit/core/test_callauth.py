@@ -36,7 +36,7 @@ def test_stale_call_is_refused(federation: Federation) -> None:
 
 def test_non_member_is_refused(federation: Federation) -> None:
     md = metadata(federation, "jp-aisi")
-    with pytest.raises(AuthenticationError, match="not an active key"):
+    with pytest.raises(AuthenticationError, match="not a member"):
         check_call(md, METHOD, Membership(federation.charter), 1000)
 
 

@@ -66,3 +66,12 @@ peers = Table(
     Column("added_at_us", BigInteger, nullable=False),
     Column("embargo_through_us", BigInteger, nullable=False, default=0),
 )
+
+join_requests = Table(
+    "join_requests",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("institute", String(64), nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("received_at_us", BigInteger, nullable=False),
+)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+from evalfed.core.checks import VerifiedRecord
 from evalfed.core.membership import Membership
 from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.sync.puller import VERIFY_THREADS, LinkStats, PeerLink
@@ -21,7 +22,9 @@ class SyncManager:
         store: SyncStore,
         membership: Membership,
         open_stub: Callable[[str], tuple[grpc.Channel, NodeStub]],
+        on_stored: Callable[[list[VerifiedRecord]], None] = lambda _: None,
     ) -> None:
+        self.on_stored = on_stored
         self.store = store
         self.membership = membership
         self.open_stub = open_stub
@@ -41,9 +44,22 @@ class SyncManager:
                     self._links.pop(address).stop()
             for address in wanted:
                 if address not in self._links:
-                    link = PeerLink(address, self.store, self.membership, self.pool, self.open_stub)
+                    link = PeerLink(
+                        address,
+                        self.store,
+                        self.membership,
+                        self.pool,
+                        self.open_stub,
+                        self.on_stored,
+                    )
                     self._links[address] = link
                     link.start()
+
+    def reconnect_all(self) -> None:
+        """Every link asks its partner again (records refused before may now be accepted)."""
+        with self._lock:
+            for link in self._links.values():
+                link.reconnect()
 
     def stats(self) -> dict[str, LinkStats]:
         with self._lock:

@@ -32,6 +32,8 @@ VERIFY_THREADS = 2
 
 BACKOFF_FIRST_S = 0.2
 BACKOFF_MAX_S = 30.0
+REFUSED_RETRY_MAX_S = 5.0
+"""A partner that refused us (e.g. while our admission is pending) is asked again this often."""
 STATUS_TIMEOUT_S = 10.0
 
 Checked = VerifiedRecord | tuple[str, str]
@@ -85,8 +87,11 @@ class PeerLink:
         membership: Membership,
         pool: ThreadPoolExecutor,
         open_stub: Callable[[str], tuple[grpc.Channel, NodeStub]],
+        on_stored: Callable[[list[VerifiedRecord]], None] = lambda _: None,
     ) -> None:
         self.address = address
+        self.on_stored = on_stored
+        self._reconnect = threading.Event()
         self.store = store
         self.membership = membership
         self.pool = pool
@@ -98,6 +103,13 @@ class PeerLink:
 
     def start(self) -> None:
         self._thread.start()
+
+    def reconnect(self) -> None:
+        """Ends the current stream and asks again at once (e.g. after membership changed)."""
+        self._reconnect.set()
+        call = self._call
+        if call is not None:
+            call.cancel()
 
     def stop(self) -> None:
         self._stop.set()
@@ -126,9 +138,14 @@ class PeerLink:
                 log.exception("sync with %s failed", self.address)
                 self.stats.last_error = str(exc)
                 failures += 1
+            if self._reconnect.is_set():
+                self._reconnect.clear()
+                failures = 0
+                continue
+            limit = REFUSED_RETRY_MAX_S if self.stats.state == "refused" else BACKOFF_MAX_S
             if self.stats.state != "refused":
                 self.stats.state = "backoff"
-            delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(failures, 10))
+            delay = min(limit, BACKOFF_FIRST_S * 2 ** min(failures, 10))
             self._stop.wait(random.uniform(delay / 2, delay))
 
     def _stream(self) -> None:
@@ -163,6 +180,8 @@ class PeerLink:
         verified = [c for c in checked if isinstance(c, VerifiedRecord)]
         rejected = [c for c in checked if not isinstance(c, VerifiedRecord)]
         result = self.store.append_synced(verified, self.address, batch.embargo_through_us)
+        if result.new or result.forks:
+            self.on_stored(verified)
         for record in verified:
             if record.seq > self.stats.heads.get(record.origin, 0):
                 self.stats.heads[record.origin] = record.seq

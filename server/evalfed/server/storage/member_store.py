@@ -1,0 +1,48 @@
+"""Storage for membership: the membership records held, and join requests handed in."""
+
+from __future__ import annotations
+
+from evalfed.core.membership import MEMBERSHIP_KINDS
+from evalfed.core.timeutil import now_us
+from evalfed.server.storage.schema import join_requests, records
+from evalfed.server.storage.store import RecordStore
+from evalfed.v1.envelope_pb2 import Envelope
+from sqlalchemy import select
+
+
+def _envelope(data: bytes) -> Envelope:
+    envelope = Envelope()
+    envelope.ParseFromString(data)
+    return envelope
+
+
+class MemberStore:
+    """Reads membership records and keeps submitted join requests."""
+
+    def __init__(self, store: RecordStore) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    def membership_records(self) -> list[Envelope]:
+        query = select(records.c.envelope).where(records.c.kind.in_(MEMBERSHIP_KINDS))
+        with self.engine.connect() as conn:
+            return [_envelope(row.envelope) for row in conn.execute(query)]
+
+    def join_requests(self) -> list[Envelope]:
+        with self.engine.connect() as conn:
+            return [_envelope(r.envelope) for r in conn.execute(select(join_requests.c.envelope))]
+
+    def add_join_request(self, request_id: str, institute: str, envelope: Envelope) -> None:
+        with self.store.write_lock, self.engine.begin() as conn:
+            exists = conn.execute(
+                select(join_requests.c.id).where(join_requests.c.id == request_id)
+            ).first()
+            if exists is None:
+                conn.execute(
+                    join_requests.insert().values(
+                        id=request_id,
+                        institute=institute,
+                        envelope=envelope.SerializeToString(),
+                        received_at_us=now_us(),
+                    )
+                )
