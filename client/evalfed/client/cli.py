@@ -9,15 +9,15 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from evalfed.client import render
+from evalfed.client import cli_members, render
+from evalfed.client.cli_common import Handler, connect, err, node_args, out, read_charter
 from evalfed.client.compare import compare_rows, header_of, signature_checks
 from evalfed.client.export_eee import FORMAT_NAME, to_every_eval_ever
 from evalfed.client.importers import Imported, load_results
 from evalfed.client.importers.helm import is_run_folder
-from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.bundles import verify_bundle
 from evalfed.core.charter import (
@@ -33,7 +33,6 @@ from evalfed.core.records import audience_from_text, parse_record, result_of
 from evalfed.core.timeutil import now_us, parse_iso_us
 from evalfed.keys import generate_key_files, load_private_key, load_public_key
 from evalfed.v1.node_pb2 import QueryRequest
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -41,43 +40,6 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-
-out = Console(highlight=False, soft_wrap=True)
-if not out.is_terminal:
-    out.width = 200
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-Handler = Callable[[argparse.Namespace], int]
-
-
-def _node(args: argparse.Namespace) -> str:
-    node = args.node or os.environ.get("EVALFED_NODE", "")
-    if not node:
-        raise InvalidInputError("which node? pass --node HOST:PORT or set EVALFED_NODE")
-    return str(node)
-
-
-def _key_path(args: argparse.Namespace) -> str:
-    return str(args.key or os.environ.get("EVALFED_KEY", ""))
-
-
-def connect(args: argparse.Namespace, need_key: bool = True) -> NodeClient:
-    """A client for --node, signing as --key (or EVALFED_NODE / EVALFED_KEY)."""
-    key_path = _key_path(args)
-    if need_key and not key_path:
-        raise InvalidInputError(
-            "this needs your institute's key: pass --key KEYFILE or set EVALFED_KEY"
-        )
-    key = load_private_key(key_path) if key_path else None
-    return NodeClient(_node(args), key)
-
-
-def _read_charter(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read the federation file {path}: {exc.strerror}") from None
-
 
 # -- keys and federation ---------------------------------------------------------------------
 
@@ -117,7 +79,7 @@ def cmd_federation_init(args: argparse.Namespace) -> int:
 
 def cmd_federation_sign(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    envelope = envelope_from_json(_read_charter(args.file), "the federation charter")
+    envelope = envelope_from_json(read_charter(args.file), "the federation charter")
     sign_charter(envelope, load_private_key(args.key))
     path.write_text(to_json(envelope))
     missing = unsigned_founders(envelope)
@@ -131,7 +93,7 @@ def cmd_federation_sign(args: argparse.Namespace) -> int:
 
 
 def cmd_federation_show(args: argparse.Namespace) -> int:
-    charter = verify_charter(envelope_from_json(_read_charter(args.file), "the federation charter"))
+    charter = verify_charter(envelope_from_json(read_charter(args.file), "the federation charter"))
     render.charter(out, charter)
     return 0
 
@@ -333,7 +295,7 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    charter = verify_charter(envelope_from_json(_read_charter(args.federation), "the charter"))
+    charter = verify_charter(envelope_from_json(read_charter(args.federation), "the charter"))
     try:
         text = Path(args.bundle).read_text()
     except OSError as exc:
@@ -367,15 +329,6 @@ def cmd_peers(args: argparse.Namespace) -> int:
 
 
 # -- the parser ------------------------------------------------------------------------------
-
-
-def _node_args(parser: argparse.ArgumentParser, key_required: bool = True) -> None:
-    parser.add_argument("--node", help="HOST:PORT of the node (or EVALFED_NODE)")
-    parser.add_argument(
-        "--key",
-        help="your institute's private key file (or EVALFED_KEY)"
-        + ("" if key_required else "; without it only public records are shown"),
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -430,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("publish", help="sign and publish result files")
     p.add_argument("files", nargs="+", metavar="FILE")
-    _node_args(p)
+    node_args(p)
     p.add_argument("--audience", default="", help="public, members (default) or INST,INST...")
     p.add_argument("--embargo-until", help="ISO date after which all members may see it")
     p.set_defaults(handler=cmd_publish)
@@ -447,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_import)
 
     p = commands.add_parser("compare", help="one model's or task's results, institute by institute")
-    _node_args(p)
+    node_args(p)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model")
     which.add_argument("--task")
@@ -456,14 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("export", help="write records in another schema")
     p.add_argument("--format", required=True, choices=[FORMAT_NAME])
-    _node_args(p)
+    node_args(p)
     p.add_argument("--model")
     p.add_argument("--task")
     p.add_argument("--out", required=True, help="folder to write one JSON file per record to")
     p.set_defaults(handler=cmd_export)
 
     p = commands.add_parser("query", help="find records")
-    _node_args(p, key_required=False)
+    node_args(p, key_required=False)
     p.add_argument("--model")
     p.add_argument("--task")
     p.add_argument("--institute", help="only this origin's records")
@@ -474,12 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("get", help="show one record, or write its bundle")
     p.add_argument("id")
-    _node_args(p, key_required=False)
+    node_args(p, key_required=False)
     p.add_argument("--bundle", metavar="OUT", help="write a self-contained bundle to OUT")
     p.set_defaults(handler=cmd_get)
 
     p = commands.add_parser("status", help="a node's partners, heads, lag and forks")
-    _node_args(p)
+    node_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
 
@@ -489,11 +442,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("add", "add a partner"), ("remove", "remove a partner")):
         p = peers.add_parser(name, help=text)
         p.add_argument("address", metavar="HOST:PORT")
-        _node_args(p)
+        node_args(p)
         p.set_defaults(handler=cmd_peers)
     p = peers.add_parser("list", help="list the partners")
-    _node_args(p)
+    node_args(p)
     p.set_defaults(handler=cmd_peers)
+
+    cli_members.add_commands(commands, keys)
 
     p = commands.add_parser("verify", help="check a bundle offline against the charter")
     p.add_argument("bundle")

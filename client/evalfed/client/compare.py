@@ -76,6 +76,7 @@ class Row:
     forked: bool
     retracted: bool
     corrected_by: str
+    void: bool = False
 
     @property
     def label(self) -> str:
@@ -91,6 +92,7 @@ class Row:
         flags = (
             ("FORKED", self.forked),
             ("RETRACTED", self.retracted),
+            ("VOID", self.void),
             ("corrected", bool(self.corrected_by)),
         )
         return " ".join(flag for flag, on in flags if on)
@@ -156,6 +158,7 @@ def compare_rows(records: Iterable[StoredRecord], membership: Membership) -> lis
                         forked=stored.origin_forked,
                         retracted=stored.retracted,
                         corrected_by=stored.corrected_by,
+                        void=bool(stored.void_reason),
                     )
                 )
     rows.sort(key=lambda r: (r.model, r.task, r.label, r.institute, r.date))

@@ -114,6 +114,12 @@ class NodeClient:
     def status(self) -> pb.GetStatusResponse:
         return self._call(self.stub.GetStatus, pb.GetStatusRequest())
 
+    def submit_join_request(self, request: Envelope) -> pb.SubmitJoinRequestResponse:
+        return self._call(self.stub.SubmitJoinRequest, pb.SubmitJoinRequestRequest(request=request))
+
+    def members(self) -> pb.ListMembersResponse:
+        return self._call(self.stub.ListMembers, pb.ListMembersRequest())
+
     def update_peers(self, add: list[str], remove: list[str]) -> list[str]:
         response = self._call(self.stub.UpdatePeers, pb.UpdatePeersRequest(add=add, remove=remove))
         return list(response.peers)

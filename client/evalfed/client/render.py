@@ -11,7 +11,7 @@ from evalfed.core.codec import to_dict
 from evalfed.core.records import audience_text, kind_of, parse_record, result_of
 from evalfed.core.timeutil import iso_of_us, timestamp_us
 from evalfed.keys import PublicKey
-from evalfed.v1.node_pb2 import GetStatusResponse, StoredRecord
+from evalfed.v1.node_pb2 import GetStatusResponse, ListMembersResponse, StoredRecord
 from evalfed.v1.record_pb2 import EvaluationResult, Metric
 from rich.console import Console
 from rich.table import Table
@@ -66,6 +66,7 @@ def record_json(stored: StoredRecord) -> dict[str, Any]:
         "origin_forked": stored.origin_forked,
         "retracted": stored.retracted,
         "corrected_by": stored.corrected_by,
+        "void_reason": stored.void_reason,
     }
     if record.HasField("embargo_until"):
         data["embargo_until"] = iso_of_us(timestamp_us(record.embargo_until))
@@ -85,6 +86,7 @@ def records_table(console: Console, records: list[StoredRecord]) -> None:
             for flag, on in (
                 ("FORKED", stored.origin_forked),
                 ("retracted", stored.retracted),
+                ("VOID", bool(stored.void_reason)),
                 ("corrected", bool(stored.corrected_by)),
             )
             if on
@@ -173,3 +175,41 @@ def compare_table(console: Console, rows: Sequence[Row]) -> None:
     records = len({row.id for row in rows})
     institutes = len({row.institute for row in rows})
     console.print(f"{len(rows)} row(s) from {records} record(s) of {institutes} institute(s)")
+
+
+def members(console: Console, response: ListMembersResponse) -> None:
+    """Members with status, keys and validity, then pending requests with their endorsements."""
+    table = Table(title="members")
+    for column in ("institute", "status", "name", "country", "node", "keys", "endorsed by"):
+        table.add_column(column)
+    for member in response.members:
+        keys = []
+        for key in member.keys:
+            span = f"seq {key.from_seq}-" + (str(key.until_seq) if key.until_seq else "")
+            flags = " revoked" if key.revoked else ""
+            if key.HasField("compromised_since"):
+                flags += f" compromised since {iso_of_us(timestamp_us(key.compromised_since))}"
+            keys.append(f"{key.key_id[:16]} {span}{flags}")
+        table.add_row(
+            member.institute,
+            member.status,
+            member.name,
+            member.country,
+            member.address,
+            "\n".join(keys),
+            ", ".join(member.endorsed_by),
+        )
+    console.print(table)
+    if response.pending:
+        pending = Table(title="pending join requests")
+        for column in ("id", "institute", "name", "country", "node", "endorsements"):
+            pending.add_column(column)
+        for request in response.pending:
+            count = f"{len(request.endorsed_by)} of {request.threshold}"
+            if request.endorsed_by:
+                count += f" ({', '.join(request.endorsed_by)})"
+            pending.add_row(
+                request.id[:16], request.institute, request.name, request.country,
+                request.address, count,
+            )  # fmt: skip
+        console.print(pending)

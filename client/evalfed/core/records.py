@@ -116,6 +116,7 @@ class RecordFacts:
     target: str
     source_sha256: str
     body_digest: str
+    key_id: str
 
 
 def facts_of(record: Record) -> RecordFacts:
@@ -140,4 +141,5 @@ def facts_of(record: Record) -> RecordFacts:
         target=target,
         source_sha256=result.source.sha256 if result else "",
         body_digest=body_digest(record),
+        key_id=record.key_id,
     )

@@ -26,7 +26,7 @@ from evalfed.v1 import envelope_pb2 as evalfed_dot_v1_dot_envelope__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x65valfed/v1/node.proto\x12\nevalfed.v1\x1a\x19\x65valfed/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"A\n\x18SubmitJoinRequestRequest\x12%\n\x07request\x18\x01 \x01(\x0b\x32\x14.evalfed.v1.Envelope\"=\n\x19SubmitJoinRequestResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x65ndorsements\x18\x02 \x01(\r\"\x14\n\x12ListMembersRequest\"k\n\x13ListMembersResponse\x12\'\n\x07members\x18\x01 \x03(\x0b\x32\x16.evalfed.v1.MemberInfo\x12+\n\x07pending\x18\x02 \x03(\x0b\x32\x1a.evalfed.v1.PendingRequest\"\x97\x01\n\nMemberInfo\x12\x11\n\tinstitute\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12!\n\x04keys\x18\x06 \x03(\x0b\x32\x13.evalfed.v1.KeyInfo\x12\x13\n\x0b\x65ndorsed_by\x18\x07 \x03(\t\"\x86\x01\n\x07KeyInfo\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_seq\x18\x02 \x01(\x04\x12\x11\n\tuntil_seq\x18\x03 \x01(\x04\x12\x35\n\x11\x63ompromised_since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07revoked\x18\x05 \x01(\x08\"\xae\x01\n\x0ePendingRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tinstitute\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x13\n\x0b\x65ndorsed_by\x18\x06 \x03(\t\x12\x11\n\tthreshold\x18\x07 \x01(\r\x12%\n\x07request\x18\x08 \x01(\x0b\x32\x14.evalfed.v1.Envelope\"1\n\x12UpdatePeersRequest\x12\x0b\n\x03\x61\x64\x64\x18\x01 \x03(\t\x12\x0e\n\x06remove\x18\x02 \x03(\t\"$\n\x13UpdatePeersResponse\x12\r\n\x05peers\x18\x01 \x03(\t\"9\n\x0ePublishRequest\x12\'\n\tenvelopes\x18\x01 \x03(\x0b\x32\x14.evalfed.v1.Envelope\"9\n\x0fPublishResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.evalfed.v1.Published\"5\n\tPublished\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x0f\n\x07\x65xisted\x18\x03 \x01(\x08\".\n\x10GetRecordRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06\x62undle\x18\x02 \x01(\x08\"a\n\x11GetRecordResponse\x12(\n\x06record\x18\x01 \x01(\x0b\x32\x18.evalfed.v1.StoredRecord\x12\"\n\x06\x62undle\x18\x02 \x01(\x0b\x32\x12.evalfed.v1.Bundle\"\xb3\x01\n\x0cStoredRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32\x14.evalfed.v1.Envelope\x12/\n\x0breceived_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rorigin_forked\x18\x04 \x01(\x08\x12\x11\n\tretracted\x18\x05 \x01(\x08\x12\x14\n\x0c\x63orrected_by\x18\x06 \x01(\t\"p\n\x0cQueryRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x0e\n\x06origin\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\"S\n\rQueryResponse\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.evalfed.v1.StoredRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\" \n\x0eGetHeadRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\":\n\x0fGetHeadResponse\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\n\n\x02id\x18\x03 \x01(\t\"+\n\x13\x46indExistingRequest\x12\x14\n\x0c\x62ody_digests\x18\x01 \x03(\t\"z\n\x14\x46indExistingResponse\x12\x36\n\x03ids\x18\x01 \x03(\x0b\x32).evalfed.v1.FindExistingResponse.IdsEntry\x1a*\n\x08IdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x10\n\x0eGetInfoRequest\"\xdb\x01\n\x0fGetInfoResponse\x12\x11\n\tinstitute\x18\x01 \x01(\t\x12\x15\n\rfederation_id\x18\x02 \x01(\t\x12%\n\x07\x63harter\x18\x03 \x01(\x0b\x32\x14.evalfed.v1.Envelope\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x10\n\x08insecure\x18\x05 \x01(\x08\x12*\n\x0cnode_binding\x18\x06 \x01(\x0b\x32\x14.evalfed.v1.Envelope\x12(\n\nmembership\x18\x07 \x03(\x0b\x32\x14.evalfed.v1.Envelope\"1\n\x06\x43ursor\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\n\n\x02id\x18\x03 \x01(\t\"[\n\x0bSyncRequest\x12 \n\x04have\x18\x01 \x03(\x0b\x32\x12.evalfed.v1.Cursor\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\x12\x1a\n\x12\x65mbargo_through_us\x18\x03 \x01(\x03\"M\n\tSyncBatch\x12\x11\n\tenvelopes\x18\x01 \x03(\x0c\x12\x11\n\tcaught_up\x18\x02 \x01(\x08\x12\x1a\n\x12\x65mbargo_through_us\x18\x03 \x01(\x03\"\x12\n\x10GetStatusRequest\"\xb4\x01\n\x11GetStatusResponse\x12\x11\n\tinstitute\x18\x01 \x01(\t\x12\x15\n\rfederation_id\x18\x02 \x01(\t\x12%\n\x05heads\x18\x03 \x03(\x0b\x32\x16.evalfed.v1.OriginHead\x12%\n\x05peers\x18\x04 \x03(\x0b\x32\x16.evalfed.v1.PeerStatus\x12\x16\n\x0e\x66orked_origins\x18\x05 \x03(\t\x12\x0f\n\x07records\x18\x06 \x01(\x04\"E\n\nOriginHead\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\n\n\x02id\x18\x03 \x01(\t\x12\x0e\n\x06\x66orked\x18\x04 \x01(\x08\"\xd3\x02\n\nPeerStatus\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x11\n\tinstitute\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x30\n\x0clast_contact\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08received\x18\x05 \x01(\x04\x12\x10\n\x08rejected\x18\x06 \x01(\x04\x12H\n\x12rejected_by_reason\x18\x07 \x03(\x0b\x32,.evalfed.v1.PeerStatus.RejectedByReasonEntry\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12%\n\x05heads\x18\t \x03(\x0b\x32\x16.evalfed.v1.OriginHead\x1a\x37\n\x15RejectedByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x32\xb3\x06\n\x04Node\x12\x42\n\x07Publish\x12\x1a.evalfed.v1.PublishRequest\x1a\x1b.evalfed.v1.PublishResponse\x12H\n\tGetRecord\x12\x1c.evalfed.v1.GetRecordRequest\x1a\x1d.evalfed.v1.GetRecordResponse\x12<\n\x05Query\x12\x18.evalfed.v1.QueryRequest\x1a\x19.evalfed.v1.QueryResponse\x12\x42\n\x07GetHead\x12\x1a.evalfed.v1.GetHeadRequest\x1a\x1b.evalfed.v1.GetHeadResponse\x12Q\n\x0c\x46indExisting\x12\x1f.evalfed.v1.FindExistingRequest\x1a .evalfed.v1.FindExistingResponse\x12\x42\n\x07GetInfo\x12\x1a.evalfed.v1.GetInfoRequest\x1a\x1b.evalfed.v1.GetInfoResponse\x12\x38\n\x04Sync\x12\x17.evalfed.v1.SyncRequest\x1a\x15.evalfed.v1.SyncBatch0\x01\x12H\n\tGetStatus\x12\x1c.evalfed.v1.GetStatusRequest\x1a\x1d.evalfed.v1.GetStatusResponse\x12N\n\x0bUpdatePeers\x12\x1e.evalfed.v1.UpdatePeersRequest\x1a\x1f.evalfed.v1.UpdatePeersResponse\x12`\n\x11SubmitJoinRequest\x12$.evalfed.v1.SubmitJoinRequestRequest\x1a%.evalfed.v1.SubmitJoinRequestResponse\x12N\n\x0bListMembers\x12\x1e.evalfed.v1.ListMembersRequest\x1a\x1f.evalfed.v1.ListMembersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x65valfed/v1/node.proto\x12\nevalfed.v1\x1a\x19\x65valfed/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"A\n\x18SubmitJoinRequestRequest\x12%\n\x07request\x18\x01 \x01(\x0b\x32\x14.evalfed.v1.Envelope\"=\n\x19SubmitJoinRequestResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x65ndorsements\x18\x02 \x01(\r\"\x14\n\x12ListMembersRequest\"k\n\x13ListMembersResponse\x12\'\n\x07members\x18\x01 \x03(\x0b\x32\x16.evalfed.v1.MemberInfo\x12+\n\x07pending\x18\x02 \x03(\x0b\x32\x1a.evalfed.v1.PendingRequest\"\x97\x01\n\nMemberInfo\x12\x11\n\tinstitute\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12!\n\x04keys\x18\x06 \x03(\x0b\x32\x13.evalfed.v1.KeyInfo\x12\x13\n\x0b\x65ndorsed_by\x18\x07 \x03(\t\"\x86\x01\n\x07KeyInfo\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_seq\x18\x02 \x01(\x04\x12\x11\n\tuntil_seq\x18\x03 \x01(\x04\x12\x35\n\x11\x63ompromised_since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07revoked\x18\x05 \x01(\x08\"\xae\x01\n\x0ePendingRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tinstitute\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x13\n\x0b\x65ndorsed_by\x18\x06 \x03(\t\x12\x11\n\tthreshold\x18\x07 \x01(\r\x12%\n\x07request\x18\x08 \x01(\x0b\x32\x14.evalfed.v1.Envelope\"1\n\x12UpdatePeersRequest\x12\x0b\n\x03\x61\x64\x64\x18\x01 \x03(\t\x12\x0e\n\x06remove\x18\x02 \x03(\t\"$\n\x13UpdatePeersResponse\x12\r\n\x05peers\x18\x01 \x03(\t\"9\n\x0ePublishRequest\x12\'\n\tenvelopes\x18\x01 \x03(\x0b\x32\x14.evalfed.v1.Envelope\"9\n\x0fPublishResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.evalfed.v1.Published\"5\n\tPublished\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x0f\n\x07\x65xisted\x18\x03 \x01(\x08\".\n\x10GetRecordRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06\x62undle\x18\x02 \x01(\x08\"a\n\x11GetRecordResponse\x12(\n\x06record\x18\x01 \x01(\x0b\x32\x18.evalfed.v1.StoredRecord\x12\"\n\x06\x62undle\x18\x02 \x01(\x0b\x32\x12.evalfed.v1.Bundle\"\xc8\x01\n\x0cStoredRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32\x14.evalfed.v1.Envelope\x12/\n\x0breceived_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rorigin_forked\x18\x04 \x01(\x08\x12\x11\n\tretracted\x18\x05 \x01(\x08\x12\x14\n\x0c\x63orrected_by\x18\x06 \x01(\t\x12\x13\n\x0bvoid_reason\x18\x07 \x01(\t\"p\n\x0cQueryRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x0e\n\x06origin\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\"S\n\rQueryResponse\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.evalfed.v1.StoredRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\" \n\x0eGetHeadRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\":\n\x0fGetHeadResponse\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\n\n\x02id\x18\x03 \x01(\t\"+\n\x13\x46indExistingRequest\x12\x14\n\x0c\x62ody_digests\x18\x01 \x03(\t\"z\n\x14\x46indExistingResponse\x12\x36\n\x03ids\x18\x01 \x03(\x0b\x32).evalfed.v1.FindExistingResponse.IdsEntry\x1a*\n\x08IdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x10\n\x0eGetInfoRequest\"\xdb\x01\n\x0fGetInfoResponse\x12\x11\n\tinstitute\x18\x01 \x01(\t\x12\x15\n\rfederation_id\x18\x02 \x01(\t\x12%\n\x07\x63harter\x18\x03 \x01(\x0b\x32\x14.evalfed.v1.Envelope\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x10\n\x08insecure\x18\x05 \x01(\x08\x12*\n\x0cnode_binding\x18\x06 \x01(\x0b\x32\x14.evalfed.v1.Envelope\x12(\n\nmembership\x18\x07 \x03(\x0b\x32\x14.evalfed.v1.Envelope\"1\n\x06\x43ursor\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\n\n\x02id\x18\x03 \x01(\t\"[\n\x0bSyncRequest\x12 \n\x04have\x18\x01 \x03(\x0b\x32\x12.evalfed.v1.Cursor\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\x12\x1a\n\x12\x65mbargo_through_us\x18\x03 \x01(\x03\"M\n\tSyncBatch\x12\x11\n\tenvelopes\x18\x01 \x03(\x0c\x12\x11\n\tcaught_up\x18\x02 \x01(\x08\x12\x1a\n\x12\x65mbargo_through_us\x18\x03 \x01(\x03\"\x12\n\x10GetStatusRequest\"\xb4\x01\n\x11GetStatusResponse\x12\x11\n\tinstitute\x18\x01 \x01(\t\x12\x15\n\rfederation_id\x18\x02 \x01(\t\x12%\n\x05heads\x18\x03 \x03(\x0b\x32\x16.evalfed.v1.OriginHead\x12%\n\x05peers\x18\x04 \x03(\x0b\x32\x16.evalfed.v1.PeerStatus\x12\x16\n\x0e\x66orked_origins\x18\x05 \x03(\t\x12\x0f\n\x07records\x18\x06 \x01(\x04\"E\n\nOriginHead\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\n\n\x02id\x18\x03 \x01(\t\x12\x0e\n\x06\x66orked\x18\x04 \x01(\x08\"\xd3\x02\n\nPeerStatus\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x11\n\tinstitute\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x30\n\x0clast_contact\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08received\x18\x05 \x01(\x04\x12\x10\n\x08rejected\x18\x06 \x01(\x04\x12H\n\x12rejected_by_reason\x18\x07 \x03(\x0b\x32,.evalfed.v1.PeerStatus.RejectedByReasonEntry\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12%\n\x05heads\x18\t \x03(\x0b\x32\x16.evalfed.v1.OriginHead\x1a\x37\n\x15RejectedByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x32\xb3\x06\n\x04Node\x12\x42\n\x07Publish\x12\x1a.evalfed.v1.PublishRequest\x1a\x1b.evalfed.v1.PublishResponse\x12H\n\tGetRecord\x12\x1c.evalfed.v1.GetRecordRequest\x1a\x1d.evalfed.v1.GetRecordResponse\x12<\n\x05Query\x12\x18.evalfed.v1.QueryRequest\x1a\x19.evalfed.v1.QueryResponse\x12\x42\n\x07GetHead\x12\x1a.evalfed.v1.GetHeadRequest\x1a\x1b.evalfed.v1.GetHeadResponse\x12Q\n\x0c\x46indExisting\x12\x1f.evalfed.v1.FindExistingRequest\x1a .evalfed.v1.FindExistingResponse\x12\x42\n\x07GetInfo\x12\x1a.evalfed.v1.GetInfoRequest\x1a\x1b.evalfed.v1.GetInfoResponse\x12\x38\n\x04Sync\x12\x17.evalfed.v1.SyncRequest\x1a\x15.evalfed.v1.SyncBatch0\x01\x12H\n\tGetStatus\x12\x1c.evalfed.v1.GetStatusRequest\x1a\x1d.evalfed.v1.GetStatusResponse\x12N\n\x0bUpdatePeers\x12\x1e.evalfed.v1.UpdatePeersRequest\x1a\x1f.evalfed.v1.UpdatePeersResponse\x12`\n\x11SubmitJoinRequest\x12$.evalfed.v1.SubmitJoinRequestRequest\x1a%.evalfed.v1.SubmitJoinRequestResponse\x12N\n\x0bListMembers\x12\x1e.evalfed.v1.ListMembersRequest\x1a\x1f.evalfed.v1.ListMembersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -66,41 +66,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETRECORDRESPONSE']._serialized_start=1136
   _globals['_GETRECORDRESPONSE']._serialized_end=1233
   _globals['_STOREDRECORD']._serialized_start=1236
-  _globals['_STOREDRECORD']._serialized_end=1415
-  _globals['_QUERYREQUEST']._serialized_start=1417
-  _globals['_QUERYREQUEST']._serialized_end=1529
-  _globals['_QUERYRESPONSE']._serialized_start=1531
-  _globals['_QUERYRESPONSE']._serialized_end=1614
-  _globals['_GETHEADREQUEST']._serialized_start=1616
-  _globals['_GETHEADREQUEST']._serialized_end=1648
-  _globals['_GETHEADRESPONSE']._serialized_start=1650
-  _globals['_GETHEADRESPONSE']._serialized_end=1708
-  _globals['_FINDEXISTINGREQUEST']._serialized_start=1710
-  _globals['_FINDEXISTINGREQUEST']._serialized_end=1753
-  _globals['_FINDEXISTINGRESPONSE']._serialized_start=1755
-  _globals['_FINDEXISTINGRESPONSE']._serialized_end=1877
-  _globals['_FINDEXISTINGRESPONSE_IDSENTRY']._serialized_start=1835
-  _globals['_FINDEXISTINGRESPONSE_IDSENTRY']._serialized_end=1877
-  _globals['_GETINFOREQUEST']._serialized_start=1879
-  _globals['_GETINFOREQUEST']._serialized_end=1895
-  _globals['_GETINFORESPONSE']._serialized_start=1898
-  _globals['_GETINFORESPONSE']._serialized_end=2117
-  _globals['_CURSOR']._serialized_start=2119
-  _globals['_CURSOR']._serialized_end=2168
-  _globals['_SYNCREQUEST']._serialized_start=2170
-  _globals['_SYNCREQUEST']._serialized_end=2261
-  _globals['_SYNCBATCH']._serialized_start=2263
-  _globals['_SYNCBATCH']._serialized_end=2340
-  _globals['_GETSTATUSREQUEST']._serialized_start=2342
-  _globals['_GETSTATUSREQUEST']._serialized_end=2360
-  _globals['_GETSTATUSRESPONSE']._serialized_start=2363
-  _globals['_GETSTATUSRESPONSE']._serialized_end=2543
-  _globals['_ORIGINHEAD']._serialized_start=2545
-  _globals['_ORIGINHEAD']._serialized_end=2614
-  _globals['_PEERSTATUS']._serialized_start=2617
-  _globals['_PEERSTATUS']._serialized_end=2956
-  _globals['_PEERSTATUS_REJECTEDBYREASONENTRY']._serialized_start=2901
-  _globals['_PEERSTATUS_REJECTEDBYREASONENTRY']._serialized_end=2956
-  _globals['_NODE']._serialized_start=2959
-  _globals['_NODE']._serialized_end=3778
+  _globals['_STOREDRECORD']._serialized_end=1436
+  _globals['_QUERYREQUEST']._serialized_start=1438
+  _globals['_QUERYREQUEST']._serialized_end=1550
+  _globals['_QUERYRESPONSE']._serialized_start=1552
+  _globals['_QUERYRESPONSE']._serialized_end=1635
+  _globals['_GETHEADREQUEST']._serialized_start=1637
+  _globals['_GETHEADREQUEST']._serialized_end=1669
+  _globals['_GETHEADRESPONSE']._serialized_start=1671
+  _globals['_GETHEADRESPONSE']._serialized_end=1729
+  _globals['_FINDEXISTINGREQUEST']._serialized_start=1731
+  _globals['_FINDEXISTINGREQUEST']._serialized_end=1774
+  _globals['_FINDEXISTINGRESPONSE']._serialized_start=1776
+  _globals['_FINDEXISTINGRESPONSE']._serialized_end=1898
+  _globals['_FINDEXISTINGRESPONSE_IDSENTRY']._serialized_start=1856
+  _globals['_FINDEXISTINGRESPONSE_IDSENTRY']._serialized_end=1898
+  _globals['_GETINFOREQUEST']._serialized_start=1900
+  _globals['_GETINFOREQUEST']._serialized_end=1916
+  _globals['_GETINFORESPONSE']._serialized_start=1919
+  _globals['_GETINFORESPONSE']._serialized_end=2138
+  _globals['_CURSOR']._serialized_start=2140
+  _globals['_CURSOR']._serialized_end=2189
+  _globals['_SYNCREQUEST']._serialized_start=2191
+  _globals['_SYNCREQUEST']._serialized_end=2282
+  _globals['_SYNCBATCH']._serialized_start=2284
+  _globals['_SYNCBATCH']._serialized_end=2361
+  _globals['_GETSTATUSREQUEST']._serialized_start=2363
+  _globals['_GETSTATUSREQUEST']._serialized_end=2381
+  _globals['_GETSTATUSRESPONSE']._serialized_start=2384
+  _globals['_GETSTATUSRESPONSE']._serialized_end=2564
+  _globals['_ORIGINHEAD']._serialized_start=2566
+  _globals['_ORIGINHEAD']._serialized_end=2635
+  _globals['_PEERSTATUS']._serialized_start=2638
+  _globals['_PEERSTATUS']._serialized_end=2977
+  _globals['_PEERSTATUS_REJECTEDBYREASONENTRY']._serialized_start=2922
+  _globals['_PEERSTATUS_REJECTEDBYREASONENTRY']._serialized_end=2977
+  _globals['_NODE']._serialized_start=2980
+  _globals['_NODE']._serialized_end=3799
 # @@protoc_insertion_point(module_scope)

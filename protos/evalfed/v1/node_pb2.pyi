@@ -141,20 +141,22 @@ class GetRecordResponse(_message.Message):
     def __init__(self, record: _Optional[_Union[StoredRecord, _Mapping]] = ..., bundle: _Optional[_Union[_envelope_pb2.Bundle, _Mapping]] = ...) -> None: ...
 
 class StoredRecord(_message.Message):
-    __slots__ = ("id", "envelope", "received_at", "origin_forked", "retracted", "corrected_by")
+    __slots__ = ("id", "envelope", "received_at", "origin_forked", "retracted", "corrected_by", "void_reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     ENVELOPE_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FORKED_FIELD_NUMBER: _ClassVar[int]
     RETRACTED_FIELD_NUMBER: _ClassVar[int]
     CORRECTED_BY_FIELD_NUMBER: _ClassVar[int]
+    VOID_REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     envelope: _envelope_pb2.Envelope
     received_at: _timestamp_pb2.Timestamp
     origin_forked: bool
     retracted: bool
     corrected_by: str
-    def __init__(self, id: _Optional[str] = ..., envelope: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin_forked: _Optional[bool] = ..., retracted: _Optional[bool] = ..., corrected_by: _Optional[str] = ...) -> None: ...
+    void_reason: str
+    def __init__(self, id: _Optional[str] = ..., envelope: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin_forked: _Optional[bool] = ..., retracted: _Optional[bool] = ..., corrected_by: _Optional[str] = ..., void_reason: _Optional[str] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
     __slots__ = ("model", "task", "origin", "kind", "page_size", "page_token")

@@ -8,7 +8,6 @@ else is INTERNAL, logged with its stack, and its details stay in the log.
 from __future__ import annotations
 
 import contextvars
-import functools
 import logging
 import threading
 import time
@@ -22,11 +21,13 @@ from evalfed.core.callauth import MAX_CLOCK_SKEW_S, binding_checker, check_call,
 from evalfed.core.errors import AuthenticationError, ConflictError, EvalfedError
 from evalfed.core.membership import Membership
 from evalfed.server.storage.store import Viewer
+from evalfed.v1.federation_pb2 import NodeBinding
 
 log = logging.getLogger(__name__)
 
 SERVICE_PREFIX = "/evalfed.v1."
 NONCE_CACHE_SIZE = 100_000
+BINDING_CACHE_SIZE = 1024
 
 _viewer: contextvars.ContextVar[Viewer] = contextvars.ContextVar("viewer")
 
@@ -64,7 +65,10 @@ class Guard(grpc.ServerInterceptor):
     def __init__(self, membership: Membership) -> None:
         self.membership = membership
         self.nonces = NonceCache()
-        self._check_binding = functools.lru_cache(maxsize=256)(binding_checker(membership))
+        self._verify_binding = binding_checker(membership)
+        self._bindings: dict[bytes, NodeBinding] = {}
+        self._bindings_state: object = None
+        self._lock = threading.Lock()
 
     def intercept_service(
         self,
@@ -107,6 +111,22 @@ class Guard(grpc.ServerInterceptor):
                 stream, handler.request_deserializer, handler.response_serializer
             )
         return handler
+
+    def _check_binding(self, data: bytes) -> NodeBinding:
+        """A node binding, checked once per membership state (a change may void it)."""
+        state = self.membership.state
+        with self._lock:
+            if state is not self._bindings_state:
+                self._bindings.clear()
+                self._bindings_state = state
+            cached = self._bindings.get(data)
+        if cached is not None:
+            return cached
+        binding = self._verify_binding(data)
+        with self._lock:
+            if len(self._bindings) < BINDING_CACHE_SIZE:
+                self._bindings[data] = binding
+        return binding
 
     def _authenticate(self, metadata: dict[str, Any], method: str) -> Viewer:
         if not is_signed_call(metadata):

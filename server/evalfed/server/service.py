@@ -168,7 +168,9 @@ class NodeService:
         forked = self.store.forked_origins()
         out = []
         for row in rows:
-            stored = StoredRecord(id=row.id, origin_forked=row.origin in forked)
+            stored = StoredRecord(
+                id=row.id, origin_forked=row.origin in forked, void_reason=row.void_reason
+            )
             stored.envelope.ParseFromString(row.envelope)
             stored.received_at.CopyFrom(timestamp_of_us(row.received_at_us))
             kind, by = superseded.get(row.id, ("", ""))

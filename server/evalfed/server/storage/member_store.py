@@ -7,7 +7,8 @@ from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import join_requests, records
 from evalfed.server.storage.store import RecordStore
 from evalfed.v1.envelope_pb2 import Envelope
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 
 def _envelope(data: bytes) -> Envelope:
@@ -46,3 +47,27 @@ class MemberStore:
                         received_at_us=now_us(),
                     )
                 )
+
+    def void_signed_since(self, origin: str, key_id: str, since_us: int, reason: str) -> int:
+        """Marks `origin`'s records signed by `key_id` at or after `since_us` as void."""
+        return self._void(
+            (records.c.origin == origin)
+            & (records.c.key_id == key_id)
+            & (records.c.issued_at_us >= since_us),
+            reason,
+        )
+
+    def void_origin_since(self, origin: str, since_us: int, reason: str) -> int:
+        """Marks every record of `origin` issued at or after `since_us` as void."""
+        return self._void(
+            (records.c.origin == origin) & (records.c.issued_at_us >= since_us), reason
+        )
+
+    def _void(self, condition: ColumnElement[bool], reason: str) -> int:
+        with self.store.write_lock, self.engine.begin() as conn:
+            result = conn.execute(
+                update(records)
+                .where(condition, records.c.void_reason == "")
+                .values(void_reason=reason)
+            )
+            return int(result.rowcount or 0)

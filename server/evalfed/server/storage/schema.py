@@ -43,11 +43,14 @@ records = Table(
     Column("envelope", LargeBinary, nullable=False),
     Column("received_at_us", BigInteger, nullable=False),
     Column("received_from", String(256), nullable=False),
+    Column("key_id", ID, nullable=False, default=""),
+    Column("void_reason", Text, nullable=False, default=""),
     Index("ix_records_origin_seq", "origin", "seq"),
     Index("ix_records_model", "model", "pos"),
     Index("ix_records_task", "task", "pos"),
     Index("ix_records_origin_digest", "origin", "body_digest"),
     Index("ix_records_target", "target"),
+    Index("ix_records_origin_key", "origin", "key_id"),
 )
 
 logs = Table(

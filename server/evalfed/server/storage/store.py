@@ -76,6 +76,8 @@ def row_of(verified: VerifiedRecord, received_from: str, received_at: int) -> di
         "envelope": verified.envelope.SerializeToString(),
         "received_at_us": received_at,
         "received_from": received_from,
+        "key_id": facts.key_id,
+        "void_reason": "",
     }
 
 

@@ -99,7 +99,13 @@ class SyncStore:
         )
         query = (
             select(records.c.origin, records.c.seq, records.c.pos, records.c.envelope)
-            .where(visible_to(viewer, now_us()), records.c.pos <= max_pos, keyset, lacking)
+            .where(
+                visible_to(viewer, now_us()),
+                records.c.void_reason == "",
+                records.c.pos <= max_pos,
+                keyset,
+                lacking,
+            )
             .order_by(records.c.origin, records.c.seq, records.c.pos)
             .limit(limit)
         )
@@ -132,7 +138,9 @@ class SyncStore:
         """Records stored after `after_pos` that `viewer` may see, in the order stored."""
         query = (
             select(records.c.pos, records.c.envelope)
-            .where(records.c.pos > after_pos, visible_to(viewer, now_us()))
+            .where(
+                records.c.pos > after_pos, records.c.void_reason == "", visible_to(viewer, now_us())
+            )
             .order_by(records.c.pos)
             .limit(limit)
         )

@@ -1,0 +1,54 @@
+"""What every `evalfed` command shares: consoles, reaching the node, reading the charter."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from evalfed.client.node_client import NodeClient
+from evalfed.core.errors import InvalidInputError
+from evalfed.keys import load_private_key
+from rich.console import Console
+
+out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:
+    out.width = 200
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def node_address(args: argparse.Namespace) -> str:
+    node = args.node or os.environ.get("EVALFED_NODE", "")
+    if not node:
+        raise InvalidInputError("which node? pass --node HOST:PORT or set EVALFED_NODE")
+    return str(node)
+
+
+def connect(args: argparse.Namespace, need_key: bool = True) -> NodeClient:
+    """A client for --node, signing as --key (or EVALFED_NODE / EVALFED_KEY)."""
+    key_path = str(args.key or os.environ.get("EVALFED_KEY", ""))
+    if need_key and not key_path:
+        raise InvalidInputError(
+            "this needs your institute's key: pass --key KEYFILE or set EVALFED_KEY"
+        )
+    key = load_private_key(key_path) if key_path else None
+    return NodeClient(node_address(args), key)
+
+
+def read_charter(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read the federation file {path}: {exc.strerror}") from None
+
+
+def node_args(parser: argparse.ArgumentParser, key_required: bool = True) -> None:
+    parser.add_argument("--node", help="HOST:PORT of the node (or EVALFED_NODE)")
+    parser.add_argument(
+        "--key",
+        help="your institute's private key file (or EVALFED_KEY)"
+        + ("" if key_required else "; without it only public records are shown"),
+    )
