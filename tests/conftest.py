@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from evalfed.client.node_client import NodeClient
 from evalfed.core.charter import VerifiedCharter, build_charter, charter_envelope, sign_charter
 from evalfed.core.charter import verify_charter as _verify
@@ -176,3 +177,27 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     code = main(list(argv))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+@pytest.fixture
+def serve_partner() -> Iterator[Callable[[object], str]]:
+    """Serves crafted partners (tests/partners.py) on loopback; stopped after the test."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grpc
+
+    from evalfed.v1.node_pb2_grpc import add_NodeServicer_to_server
+
+    servers: list[grpc.Server] = []
+
+    def serve(partner: object) -> str:
+        server = grpc.server(ThreadPoolExecutor(4))
+        add_NodeServicer_to_server(partner, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        servers.append(server)
+        return f"127.0.0.1:{port}"
+
+    yield serve
+    for server in servers:
+        server.stop(0)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from evalfed.server.config import NodeConfig
 from evalfed.server.datadir import prepare_data_dir
-
 from tests.conftest import Federation
 
 START_TIMEOUT_S = 60

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from evalfed.client.cli import main
 from evalfed.client.importers import load_results
-
 from tests.conftest import Federation
 from tests.conftest import run_cli as run
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+
 from evalfed.client.importers import load_results
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.records import audience_from_text
 from evalfed.server.config import NodeConfig
 from evalfed.server.datadir import prepare_data_dir
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from tests.conftest import Federation
 from tests.results import result
 

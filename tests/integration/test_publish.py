@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.errors import (
@@ -15,7 +16,6 @@ from evalfed.core.errors import (
 from evalfed.core.records import audience_from_text, record_id
 from evalfed.v1.node_pb2 import PublishRequest, QueryRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
-
 from tests.conftest import Federation
 from tests.results import result
 from tests.results import signed_record as signed

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.bundles import verify_bundle
 from evalfed.core.errors import InvalidInputError, NotFoundError, SignatureError
 from evalfed.core.records import audience_from_text
 from evalfed.v1.node_pb2 import QueryRequest
-
 from tests.conftest import Federation
 from tests.results import result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+
 from evalfed.client.channel import CallSigner
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
@@ -15,7 +16,6 @@ from evalfed.keys import PrivateKey
 from evalfed.server.identity import load_identity
 from evalfed.v1.node_pb2 import QueryRequest, SyncRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
-
 from tests.conftest import Federation, wait_for
 from tests.results import result
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.checks import decode_envelope
 from evalfed.core.records import audience_from_text, record_id
 from evalfed.v1.node_pb2 import QueryRequest
-
 from tests.conftest import Federation
 from tests.processes import NodeProcess
 from tests.results import result

@@ -2,64 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-
-import grpc
-import pytest
 from evalfed.client.node_client import NodeClient
 from evalfed.core.records import record_id
 from evalfed.v1 import node_pb2 as pb
-from evalfed.v1.node_pb2_grpc import NodeServicer, add_NodeServicer_to_server
-
 from tests.conftest import Federation, wait_for
+from tests.partners import CraftedPartner
 from tests.results import signed_record as signed
-
-
-class CraftedPartner(NodeServicer):
-    """A partner that answers Sync with the batches it is given, then holds the stream open.
-
-    It serves plain gRPC on loopback, which nodes accept there only."""
-
-    def __init__(self, federation: Federation, institute: str, batches: list[list[bytes]]) -> None:
-        self.federation = federation
-        self.institute = institute
-        self.batches = batches
-
-    def GetInfo(self, request, context):
-        charter = self.federation.charter
-        return pb.GetInfoResponse(
-            institute=self.institute, federation_id=charter.federation_id, charter=charter.envelope
-        )
-
-    def GetStatus(self, request, context):
-        return pb.GetStatusResponse(institute=self.institute)
-
-    def Sync(self, request, context) -> Iterator[pb.SyncBatch]:
-        for batch in self.batches:
-            yield pb.SyncBatch(envelopes=batch)
-        yield pb.SyncBatch(caught_up=True)
-        closed = threading.Event()
-        context.add_callback(closed.set)
-        closed.wait()
-
-
-@pytest.fixture
-def serve_partner():
-    servers: list[grpc.Server] = []
-
-    def serve(partner: CraftedPartner) -> str:
-        server = grpc.server(ThreadPoolExecutor(4))
-        add_NodeServicer_to_server(partner, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
-        servers.append(server)
-        return f"127.0.0.1:{port}"
-
-    yield serve
-    for server in servers:
-        server.stop(0)
 
 
 def test_bad_records_are_rejected_one_by_one_and_counted(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+
 from evalfed.core.callauth import sign_call
 from evalfed.core.limits import MAX_MESSAGE_BYTES
 from evalfed.keys import PrivateKey

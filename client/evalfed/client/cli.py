@@ -12,6 +12,14 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
 from evalfed.client import cli_members, render
 from evalfed.client.cli_common import Handler, connect, err, node_args, out, read_charter
 from evalfed.client.compare import compare_rows, header_of, signature_checks
@@ -33,13 +41,6 @@ from evalfed.core.records import audience_from_text, parse_record, result_of
 from evalfed.core.timeutil import now_us, parse_iso_us
 from evalfed.keys import generate_key_files, load_private_key, load_public_key
 from evalfed.v1.node_pb2 import QueryRequest
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 # -- keys and federation ---------------------------------------------------------------------
 

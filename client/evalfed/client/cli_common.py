@@ -7,10 +7,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.console import Console
+
 from evalfed.client.node_client import NodeClient
 from evalfed.core.errors import InvalidInputError
 from evalfed.keys import load_private_key
-from rich.console import Console
 
 out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal:

@@ -17,10 +17,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from evalfed.core.timeutil import iso_of_us, timestamp_us
-from evalfed.v1.record_pb2 import EvaluationResult, Metric, Run, Score
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
+
+from evalfed.core.timeutil import iso_of_us, timestamp_us
+from evalfed.v1.record_pb2 import EvaluationResult, Metric, Run, Score
 
 SCHEMA_VERSION = "0.2.1"
 FORMAT_NAME = "every-eval-ever"

@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import grpc
+
 from evalfed.client.channel import CallSigner
 from evalfed.client.status import error_of
 from evalfed.client.transport import connect_node
+from evalfed.core.binding import verify_binding
 from evalfed.core.errors import AuthenticationError, EvalfedError
 from evalfed.core.limits import MAX_PUBLISH_BATCH
 from evalfed.core.membership import Membership
@@ -34,23 +36,33 @@ class NodeClient:
     ) -> None:
         self.address = address
         self.timeout_s = timeout_s
-        self.connection = connect_node(address, federation)
+        self.connection = connect_node(address, federation, key.public if key else None)
         self.info = self.connection.info
         self.membership = self.connection.membership
         self.key = key
         self.institute = ""
         signer = None
         if key is not None:
-            institute = self.membership.institute_of_key(key.key_id)
-            if institute is None:
-                raise AuthenticationError(
-                    f"key {key.key_id[:16]} is not the key of any member of the federation "
-                    f"served at {address}; use your institute's key file"
-                )
-            self.institute = institute
-            signer = CallSigner(key, institute, self.membership.federation_id)
+            self.institute = self._institute_of(key)
+            signer = CallSigner(key, self.institute, self.membership.federation_id)
         self._channel = self.connection.channel(signer)
         self.stub = NodeStub(self._channel)
+
+    def _institute_of(self, key: PrivateKey) -> str:
+        """The member institute `key` speaks for; or, at one's own pending node, the node's."""
+        institute = self.membership.institute_of_key(key.key_id)
+        if institute is not None:
+            return institute
+        if self.info.institute and not self.membership.is_member(self.info.institute):
+            try:
+                verify_binding(self.info.node_binding, self.membership, key.public)
+                return self.info.institute
+            except EvalfedError:
+                pass
+        raise AuthenticationError(
+            f"key {key.key_id[:16]} is not the key of any member of the federation "
+            f"served at {self.address}; use your institute's key file"
+        )
 
     def __enter__(self) -> NodeClient:
         return self

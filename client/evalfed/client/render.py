@@ -6,6 +6,10 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
 from evalfed.core.charter import VerifiedCharter
 from evalfed.core.codec import to_dict
 from evalfed.core.records import audience_text, kind_of, parse_record, result_of
@@ -13,9 +17,6 @@ from evalfed.core.timeutil import iso_of_us, timestamp_us
 from evalfed.keys import PublicKey
 from evalfed.v1.node_pb2 import GetStatusResponse, ListMembersResponse, StoredRecord
 from evalfed.v1.record_pb2 import EvaluationResult, Metric
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 if TYPE_CHECKING:
     from evalfed.client.compare import Row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+
 from evalfed.core import errors
 
 CODE_OF: dict[type[errors.EvalfedError], grpc.StatusCode] = {

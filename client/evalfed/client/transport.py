@@ -15,12 +15,14 @@ import ssl
 from dataclasses import dataclass
 
 import grpc
+
 from evalfed.client.channel import CallSigner, open_channel
 from evalfed.client.status import error_of
 from evalfed.core.binding import verify_binding
 from evalfed.core.charter import verify_charter
 from evalfed.core.errors import AuthenticationError, UnavailableError
 from evalfed.core.membership import Membership
+from evalfed.keys import PublicKey
 from evalfed.keys.tls import TLS_SERVER_NAME
 from evalfed.v1 import node_pb2 as pb
 from evalfed.v1.node_pb2_grpc import NodeStub
@@ -80,11 +82,14 @@ def fetch_certificate(address: str) -> bytes | None:
         raise UnavailableError(f"cannot reach the node at {address}: {exc}") from None
 
 
-def connect_node(address: str, expected: Membership | None = None) -> NodeConnection:
+def connect_node(
+    address: str, expected: Membership | None = None, own_key: PublicKey | None = None
+) -> NodeConnection:
     """Opens and checks a connection to the node at `address`.
 
     With `expected`, the node must serve that federation; without it, the node's own charter
-    is taken once its signatures check out.
+    is taken once its signatures check out. With `own_key`, a node bound by that key (the
+    caller's own, perhaps still pending admission) is accepted too.
     """
     der = fetch_certificate(address)
     credentials: grpc.ChannelCredentials | None = None
@@ -109,7 +114,7 @@ def connect_node(address: str, expected: Membership | None = None) -> NodeConnec
             f"not {expected.federation_id[:16]} (your federation file)"
         )
     if der is not None:
-        binding = verify_binding(info.node_binding, membership)
+        binding = verify_binding(info.node_binding, membership, own_key)
         if binding.institute != info.institute:
             raise AuthenticationError(f"the node at {address} is bound to {binding.institute}")
         if binding.tls_cert_sha256 != hashlib.sha256(der).hexdigest():

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 
+from google.protobuf.message import DecodeError
+
 from evalfed.core.errors import AuthenticationError
 from evalfed.core.membership import Membership
 from evalfed.keys import PrivateKey, PublicKey
 from evalfed.keys.dsse import sign_envelope, verify_signatures
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.federation_pb2 import NodeBinding
-from google.protobuf.message import DecodeError
 
 BINDING_PAYLOAD_TYPE = "application/vnd.evalfed.node-binding.v1+protobuf"
 
@@ -24,8 +25,14 @@ def binding_digest(envelope_bytes: bytes) -> str:
     return hashlib.sha256(envelope_bytes).hexdigest()
 
 
-def verify_binding(envelope: Envelope, membership: Membership) -> NodeBinding:
-    """The binding, if an active key of the institute it names signed it for this federation."""
+def verify_binding(
+    envelope: Envelope, membership: Membership, own_key: PublicKey | None = None
+) -> NodeBinding:
+    """The binding, if an active key of the institute it names signed it for this federation.
+
+    `own_key` is the caller's own key: a binding it signed is the caller's own node, trusted
+    even while the institute's admission is pending.
+    """
     if envelope.payload_type != BINDING_PAYLOAD_TYPE:
         raise AuthenticationError("the node binding has the wrong payload type")
     binding = NodeBinding()
@@ -36,6 +43,8 @@ def verify_binding(envelope: Envelope, membership: Membership) -> NodeBinding:
     if binding.federation_id != membership.federation_id:
         raise AuthenticationError("the node binding is for another federation")
     keys = membership.keys_for(binding.institute)
+    if not keys and own_key is not None:
+        keys = [own_key]
     if not keys:
         raise AuthenticationError(
             f"the node speaks for {binding.institute}, but "

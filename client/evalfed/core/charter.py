@@ -10,13 +10,14 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from google.protobuf.message import DecodeError
+
 from evalfed.core.errors import InvalidInputError, SignatureError
 from evalfed.core.names import check_institute_id
 from evalfed.keys import PrivateKey, PublicKey
 from evalfed.keys.dsse import add_signature, verify_signatures
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.federation_pb2 import Charter, Founder
-from google.protobuf.message import DecodeError
 
 CHARTER_PAYLOAD_TYPE = "application/vnd.evalfed.charter.v1+protobuf"
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from google.protobuf.message import DecodeError
+
 from evalfed.core.errors import InvalidInputError, SignatureError
 from evalfed.core.limits import MAX_SIGNATURES
 from evalfed.core.membership import Membership
@@ -18,7 +20,6 @@ from evalfed.core.validate import check_record
 from evalfed.keys.dsse import verify_signatures
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.record_pb2 import Record
-from google.protobuf.message import DecodeError
 
 
 @dataclass(frozen=True)

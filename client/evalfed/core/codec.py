@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 import yaml
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
 from evalfed.core.errors import InvalidInputError
 from evalfed.v1.envelope_pb2 import Bundle, Envelope
 from evalfed.v1.record_pb2 import EvaluationResult
-from google.protobuf import json_format
-from google.protobuf.message import Message
 
 BUNDLE_FORMAT = "evalfed-bundle/v1"
 

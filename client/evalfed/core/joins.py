@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 
+from google.protobuf.message import DecodeError
+
 from evalfed.core.errors import InvalidInputError, SignatureError
 from evalfed.core.names import check_institute_id
 from evalfed.keys import PrivateKey, PublicKey
 from evalfed.keys.dsse import pae, sign_envelope, verify_signatures
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.federation_pb2 import JoinRequest
-from google.protobuf.message import DecodeError
 
 JOIN_PAYLOAD_TYPE = "application/vnd.evalfed.join-request.v1+protobuf"
 ROTATION_PAYLOAD_TYPE = "application/vnd.evalfed.key-rotation.v1"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from google.protobuf.message import DecodeError
+
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.limits import MAX_PAYLOAD_BYTES
 from evalfed.core.names import check_institute_id
@@ -13,7 +15,6 @@ from evalfed.keys import PrivateKey
 from evalfed.keys.dsse import sign_envelope
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
-from google.protobuf.message import DecodeError
 
 RECORD_PAYLOAD_TYPE = "application/vnd.evalfed.record.v1+protobuf"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from evalfed.core.errors import InvalidInputError
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from evalfed.core.errors import InvalidInputError
 
 
 def now_us() -> int:

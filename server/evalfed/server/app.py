@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from types import FrameType
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy.engine import Engine
+
 from evalfed.client.channel import CHANNEL_OPTIONS, CallSigner
 from evalfed.client.transport import connect_node, is_loopback
 from evalfed.core.charter import verify_charter
@@ -31,9 +35,6 @@ from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.sync.manager import SyncManager
 from evalfed.v1 import node_pb2
 from evalfed.v1.node_pb2_grpc import NodeStub, add_NodeServicer_to_server
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-from sqlalchemy.engine import Engine
 
 log = logging.getLogger("evalfed.node")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+
 from evalfed.core.errors import InvalidInputError
 
 CONFIG_FILE = "node.toml"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
+
 from evalfed.client.status import HEAD_ID, HEAD_SEQ, code_of
 from evalfed.core.callauth import MAX_CLOCK_SKEW_S, binding_checker, check_call, is_signed_call
 from evalfed.core.errors import AuthenticationError, ConflictError, EvalfedError

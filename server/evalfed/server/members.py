@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.membership import MEMBERSHIP_KINDS, Membership
+from evalfed.core.timeutil import iso_of_us
 from evalfed.server.storage.member_store import MemberStore
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,31 @@ class MembershipKeeper:
         )
         if changed:
             log.info("membership changed: members %s", ", ".join(self.membership.institutes()))
+            self._void_invalidated()
             self.on_change()
         return changed
+
+    def _void_invalidated(self) -> None:
+        """Stored records that a revocation or expulsion now voids are flagged, not deleted."""
+        for member in self.membership.state.members.values():
+            if member.expelled_at_us is not None:
+                self.store.void_origin_since(
+                    member.institute,
+                    member.expelled_at_us,
+                    f"{member.institute} was expelled from {iso_of_us(member.expelled_at_us)}",
+                )
+            for period in member.keys:
+                if period.compromised_since_us is None:
+                    continue
+                count = self.store.void_signed_since(
+                    member.institute,
+                    period.key.key_id,
+                    period.compromised_since_us,
+                    f"signed by key {period.key.key_id[:16]}, compromised since "
+                    f"{iso_of_us(period.compromised_since_us)}",
+                )
+                if count:
+                    log.warning("voided %d record(s) of %s", count, member.institute)
 
     def saw(self, stored: Iterable[VerifiedRecord]) -> None:
         """Call after storing records: refreshes when any of them is a membership event."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator, Sequence
 
+from sqlalchemy.engine import Row
+
 from evalfed.core.checks import check_envelope
 from evalfed.core.codec import BUNDLE_FORMAT
 from evalfed.core.errors import (
@@ -27,7 +29,6 @@ from evalfed.server.sync.puller import LinkStats
 from evalfed.server.sync.sender import sync_stream
 from evalfed.v1.envelope_pb2 import Bundle, Envelope
 from evalfed.v1.node_pb2 import StoredRecord, SyncBatch, SyncRequest
-from sqlalchemy.engine import Row
 
 QUERY_KINDS = ("", "result", "correction", "retraction", *MEMBERSHIP_KINDS)
 MAX_JOIN_REQUEST_BYTES = 64 << 10

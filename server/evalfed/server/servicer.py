@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
+
 from evalfed.core.timeutil import timestamp_of_us
 from evalfed.server.guard import current_viewer
 from evalfed.server.member_view import members_response

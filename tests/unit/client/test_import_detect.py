@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from evalfed.client.importers import load_results
 from evalfed.core.codec import to_json
 from evalfed.core.errors import InvalidInputError
-
 from tests.results import result
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
+
 from evalfed.client.importers import load_results
 from evalfed.core.errors import InvalidInputError
 from evalfed.v1.record_pb2 import EvaluationResult, Run
-from google.protobuf import json_format
 
 FOLDER = Path(__file__).parents[2] / "fixtures" / "helm" / "mmlu-philosophy-gpt2"
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import zstandard
+
 from evalfed.client.importers import load_results
 from evalfed.client.importers.eval_zip import ZIP_ZSTANDARD
 from evalfed.client.importers.values import sample_ids_sha256

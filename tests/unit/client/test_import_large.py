@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from evalfed.client.importers import load_results
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "inspect" / "no-samples-cancelled.json"

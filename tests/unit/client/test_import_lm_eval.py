@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from evalfed.client.importers import load_results
 from evalfed.client.importers.lm_eval import load_lm_eval, split_metric_key
 from evalfed.core.errors import InvalidInputError

@@ -8,6 +8,9 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from evalfed.client.importers import jsonstream
 from evalfed.client.importers.redact import (
     DROPPED,
@@ -16,8 +19,6 @@ from evalfed.client.importers.redact import (
     is_private_text,
     is_secret_key,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from evalfed.core.callauth import SIGNATURE, TIME, check_call, sign_call
 from evalfed.core.errors import AuthenticationError
 from evalfed.core.membership import Membership
-
 from tests.conftest import Federation
 
 METHOD = "/evalfed.v1.Node/Query"

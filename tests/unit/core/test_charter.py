@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from evalfed.core.charter import (
     build_charter,
     charter_envelope,

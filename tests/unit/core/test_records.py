@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from evalfed.core.checks import check_envelope
 from evalfed.core.errors import InvalidInputError, SignatureError, UnknownSignerError
 from evalfed.core.membership import Membership
@@ -15,7 +16,6 @@ from evalfed.core.records import (
 )
 from evalfed.core.timeutil import now_us, timestamp_of_us
 from evalfed.v1.record_pb2 import Audience, Record
-
 from tests.conftest import Federation
 from tests.results import result
 

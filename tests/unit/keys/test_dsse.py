@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
 from evalfed.core.codec import envelope_from_json
 from evalfed.core.errors import SignatureError
 from evalfed.keys import PrivateKey, PublicKey, pae, sign_envelope, verify_signatures

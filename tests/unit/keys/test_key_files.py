@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from evalfed.core.errors import KeyFileError
 from evalfed.keys import generate_key_files, load_private_key, load_public_key
 

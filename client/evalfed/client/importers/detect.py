@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+
 from evalfed.client.importers.common import Imported, not_recognized
 from evalfed.client.importers.helm import (
     RUN_SPEC,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import ijson
+
 from evalfed.core.errors import InvalidInputError
 
 READ_BYTES = 1 << 16

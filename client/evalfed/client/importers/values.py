@@ -8,9 +8,10 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from evalfed.v1.record_pb2 import Metric
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from evalfed.v1.record_pb2 import Metric
 
 _EXACT_INT = 2**53
 

@@ -1,6 +1,7 @@
 """Alembic environment: runs migrations on the connection the node hands it."""
 
 from alembic import context
+
 from evalfed.server.storage.schema import metadata
 
 connection = context.config.attributes["connection"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select, update
+from sqlalchemy.sql.elements import ColumnElement
+
 from evalfed.core.membership import MEMBERSHIP_KINDS
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import join_requests, records
 from evalfed.server.storage.store import RecordStore
 from evalfed.v1.envelope_pb2 import Envelope
-from sqlalchemy import select, update
-from sqlalchemy.sql.elements import ColumnElement
 
 
 def _envelope(data: bytes) -> Envelope:

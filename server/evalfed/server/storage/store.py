@@ -10,14 +10,15 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.sql.elements import ColumnElement
+
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ConflictError
 from evalfed.core.records import INSTITUTES, PUBLIC
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import logs, records
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.sql.elements import ColumnElement
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy.engine import Connection, Row
+
 from evalfed.core.chain import Fit, HeldIds, place
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ChainError
@@ -20,8 +23,6 @@ from evalfed.server.storage.store import (
     set_head,
     visible_to,
 )
-from sqlalchemy import and_, func, or_, select, true, update
-from sqlalchemy.engine import Connection, Row
 
 
 @dataclass

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.membership import Membership
 from evalfed.server.storage.sync_store import SyncStore

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import grpc
+
 from evalfed.core.checks import VerifiedRecord, check_envelope, decode_envelope
 from evalfed.core.errors import EvalfedError
 from evalfed.core.membership import Membership

@@ -6,6 +6,7 @@ Revises: 0003
 
 import sqlalchemy as sa
 from alembic import op
+
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.record_pb2 import Record
 
