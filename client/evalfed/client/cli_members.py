@@ -12,6 +12,7 @@ from evalfed.client.cli_common import connect, err, node_args, out, read_charter
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import publish_records
 from evalfed.client.transport import connect_node
+from evalfed.core.binding import sign_binding
 from evalfed.core.charter import verify_charter
 from evalfed.core.codec import envelope_from_json, to_dict, to_json
 from evalfed.core.errors import InvalidInputError
@@ -20,7 +21,7 @@ from evalfed.core.names import check_institute_id
 from evalfed.core.timeutil import now_us, parse_iso_us, timestamp_of_us
 from evalfed.keys import PrivateKey, generate_key_files, load_private_key
 from evalfed.v1.envelope_pb2 import Envelope
-from evalfed.v1.federation_pb2 import JoinRequest
+from evalfed.v1.federation_pb2 import JoinRequest, NodeBinding
 from evalfed.v1.record_pb2 import Record
 
 
@@ -134,14 +135,29 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         new = _new_key(args, client.institute, old)
         body = membership_events.rotation(client.federation_id, client.institute, old.key_id, new)
         outcome = publish_records(client, [body])[0]
-    out.print(
-        f"rotated {client.institute}'s key {old.key_id[:16]} -> {new.key_id[:16]}: "
-        f"record {outcome.id}"
-    )
+        out.print(
+            f"rotated {client.institute}'s key {old.key_id[:16]} -> {new.key_id[:16]}: "
+            f"record {outcome.id}"
+        )
+        _rebind(client, new)
     out.print(
         f"sign from now on with {new.path}; records signed by the old key after this are rejected"
     )
     return 0
+
+
+def _rebind(client: NodeClient, key: PrivateKey) -> None:
+    """Re-signs the node's binding with `key`, when the node is the institute's own."""
+    if client.info.institute != client.institute:
+        err.print(
+            f"{client.address} is {client.info.institute}'s node; re-bind your own node with "
+            "the new key (`evalfed keys rotate` or `revoke` against it)"
+        )
+        return
+    binding = NodeBinding()
+    binding.ParseFromString(client.info.node_binding.payload)
+    client.update_binding(sign_binding(binding, key))
+    out.print(f"re-bound the node at {client.address} to key {key.key_id[:16]}")
 
 
 def _new_key(args: argparse.Namespace, institute: str, old: PrivateKey) -> PrivateKey:
@@ -161,7 +177,9 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         key_id = args.key_id or client.key.key_id
         body: Record = membership_events.revocation(key_id, args.reason, since)
         outcome = publish_records(client, [body])[0]
-    out.print(f"revoked key {key_id[:16]} of {client.institute}: record {outcome.id}")
+        out.print(f"revoked key {key_id[:16]} of {client.institute}: record {outcome.id}")
+        if key_id != client.key.key_id:
+            _rebind(client, client.key)
     return 0
 
 

@@ -129,6 +129,9 @@ class NodeClient:
     def submit_join_request(self, request: Envelope) -> pb.SubmitJoinRequestResponse:
         return self._call(self.stub.SubmitJoinRequest, pb.SubmitJoinRequestRequest(request=request))
 
+    def update_binding(self, binding: Envelope) -> None:
+        self._call(self.stub.UpdateBinding, pb.UpdateBindingRequest(binding=binding))
+
     def members(self) -> pb.ListMembersResponse:
         return self._call(self.stub.ListMembers, pb.ListMembersRequest())
 

@@ -89,6 +89,11 @@ class NodeStub:
                 request_serializer=evalfed_dot_v1_dot_node__pb2.ListMembersRequest.SerializeToString,
                 response_deserializer=evalfed_dot_v1_dot_node__pb2.ListMembersResponse.FromString,
                 _registered_method=True)
+        self.UpdateBinding = channel.unary_unary(
+                '/evalfed.v1.Node/UpdateBinding',
+                request_serializer=evalfed_dot_v1_dot_node__pb2.UpdateBindingRequest.SerializeToString,
+                response_deserializer=evalfed_dot_v1_dot_node__pb2.UpdateBindingResponse.FromString,
+                _registered_method=True)
 
 
 class NodeServicer:
@@ -168,6 +173,14 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateBinding(self, request, context):
+        """Replaces this node's binding with one signed by another active key of its institute
+        (after a rotation or revocation); the node's own institute only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -225,6 +238,11 @@ def add_NodeServicer_to_server(servicer, server):
                     servicer.ListMembers,
                     request_deserializer=evalfed_dot_v1_dot_node__pb2.ListMembersRequest.FromString,
                     response_serializer=evalfed_dot_v1_dot_node__pb2.ListMembersResponse.SerializeToString,
+            ),
+            'UpdateBinding': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateBinding,
+                    request_deserializer=evalfed_dot_v1_dot_node__pb2.UpdateBindingRequest.FromString,
+                    response_serializer=evalfed_dot_v1_dot_node__pb2.UpdateBindingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -524,6 +542,33 @@ class Node:
             '/evalfed.v1.Node/ListMembers',
             evalfed_dot_v1_dot_node__pb2.ListMembersRequest.SerializeToString,
             evalfed_dot_v1_dot_node__pb2.ListMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateBinding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/evalfed.v1.Node/UpdateBinding',
+            evalfed_dot_v1_dot_node__pb2.UpdateBindingRequest.SerializeToString,
+            evalfed_dot_v1_dot_node__pb2.UpdateBindingResponse.FromString,
             options,
             channel_credentials,
             insecure,

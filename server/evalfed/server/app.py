@@ -89,11 +89,11 @@ def peer_opener(
 ) -> Callable[[str], tuple[grpc.Channel, NodeStub]]:
     """Opens checked channels to partners (TLS pinned by their binding; plain on loopback
     only), every call signed by this node's key under its binding."""
-    signer = CallSigner(
-        identity.key, identity.institute, membership.federation_id, identity.binding_bytes
-    )
 
     def open_stub(address: str) -> tuple[grpc.Channel, NodeStub]:
+        signer = CallSigner(
+            identity.key, identity.institute, membership.federation_id, identity.binding_bytes
+        )
         channel = connect_node(address, membership).channel(signer)
         return channel, NodeStub(channel)
 
@@ -121,13 +121,13 @@ def build_node(config: NodeConfig) -> Node:
         )
     links = SyncManager(SyncStore(store), membership, peer_opener(identity, membership), keeper.saw)
     keeper.on_change = links.reconnect_all
-    service = NodeService(config.institute, membership, store, links, keeper)
+    service = NodeService(config.institute, membership, store, links, keeper, identity)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="rpc"),
         interceptors=[Guard(membership)],
         options=CHANNEL_OPTIONS,
     )
-    api = NodeApi(service, membership.charter.envelope, identity.binding, config.insecure)
+    api = NodeApi(service, membership.charter.envelope, config.insecure)
     add_NodeServicer_to_server(api, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

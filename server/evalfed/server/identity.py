@@ -22,10 +22,15 @@ TLS_CERT = "tls.crt"
 BINDING = "node-binding.json"
 
 
-@dataclass(frozen=True)
+@dataclass
 class NodeIdentity:
-    """What a node proves itself with, to partners and to clients."""
+    """What a node proves itself with, to partners and to clients.
 
+    The binding can be replaced while the node runs (after its institute rotates or revokes
+    the key that signed it); the node key and certificate stay.
+    """
+
+    data_dir: Path
     institute: str
     key: PrivateKey
     binding: Envelope
@@ -35,6 +40,20 @@ class NodeIdentity:
     @property
     def binding_bytes(self) -> bytes:
         return self.binding.SerializeToString()
+
+    def names_this_node(self, binding: NodeBinding) -> bool:
+        return (
+            binding.institute == self.institute
+            and binding.node_public_key == self.key.public.raw
+            and binding.tls_cert_sha256 == cert_sha256(self.tls_cert_pem)
+        )
+
+    def replace_binding(self, envelope: Envelope) -> None:
+        """Uses and stores a new binding (checked by the caller)."""
+        temporary = self.data_dir / (BINDING + ".new")
+        temporary.write_text(to_json(envelope))
+        temporary.replace(self.data_dir / BINDING)
+        self.binding = envelope
 
 
 def create_identity(
@@ -59,6 +78,7 @@ def create_identity(
 
 def load_identity(data_dir: Path, institute: str) -> NodeIdentity:
     return NodeIdentity(
+        data_dir=data_dir,
         institute=institute,
         key=load_private_key(data_dir / NODE_KEY),
         binding=envelope_from_json((data_dir / BINDING).read_text(), "the node binding"),

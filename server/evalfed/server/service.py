@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy.engine import Row
 
+from evalfed.core.binding import verify_binding
 from evalfed.core.checks import check_envelope
 from evalfed.core.codec import BUNDLE_FORMAT
 from evalfed.core.errors import (
@@ -22,6 +23,7 @@ from evalfed.core.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PUBLISH_BA
 from evalfed.core.membership import MEMBERSHIP_KINDS, Membership, MembershipState
 from evalfed.core.names import check_institute_id, check_record_id
 from evalfed.core.timeutil import timestamp_of_us
+from evalfed.server.identity import NodeIdentity
 from evalfed.server.members import MembershipKeeper
 from evalfed.server.storage.store import Appended, Head, QueryFilter, RecordStore, Viewer
 from evalfed.server.sync.manager import SyncManager
@@ -45,6 +47,7 @@ class NodeService:
         store: RecordStore,
         links: SyncManager,
         keeper: MembershipKeeper,
+        identity: NodeIdentity,
     ) -> None:
         self.institute = institute
         self.membership = membership
@@ -52,6 +55,7 @@ class NodeService:
         self.links = links
         self.sync_store = links.store
         self.keeper = keeper
+        self.identity = identity
 
     def sync(
         self, request: SyncRequest, viewer: Viewer, active: Callable[[], bool]
@@ -117,6 +121,21 @@ class NodeService:
         self.keeper.refresh()
         pending = self.membership.state.pending.get(request_id)
         return request_id, len(pending.endorsed_by) if pending else 0
+
+    def update_binding(self, envelope: Envelope, viewer: Viewer) -> None:
+        """Takes a new binding of this node, signed by an active key of its institute."""
+        if _require_member(viewer) != self.institute:
+            raise PermissionDeniedError(f"only {self.institute} may re-bind its node")
+        try:
+            binding = verify_binding(envelope, self.membership)
+        except AuthenticationError as exc:
+            raise InvalidInputError(f"the new binding does not check out: {exc}") from None
+        if not self.identity.names_this_node(binding):
+            raise InvalidInputError(
+                "the new binding names another node key or certificate than this node's"
+            )
+        self.identity.replace_binding(envelope)
+        self.links.reconnect_all()
 
     def members(self) -> MembershipState:
         return self.membership.state

@@ -21,12 +21,9 @@ VERSION = "0.1.0"
 class NodeApi(NodeServicer):
     """Implements evalfed.v1.Node on a NodeService."""
 
-    def __init__(
-        self, service: NodeService, charter: Envelope, binding: Envelope, insecure: bool
-    ) -> None:
+    def __init__(self, service: NodeService, charter: Envelope, insecure: bool) -> None:
         self.service = service
         self.charter = charter
-        self.binding = binding
         self.insecure = insecure
 
     def Publish(
@@ -76,7 +73,7 @@ class NodeApi(NodeServicer):
             charter=self.charter,
             version=VERSION,
             insecure=self.insecure,
-            node_binding=self.binding,
+            node_binding=self.service.identity.binding,
             membership=self.service.membership.state.records,
         )
 
@@ -85,6 +82,12 @@ class NodeApi(NodeServicer):
     ) -> pb.SubmitJoinRequestResponse:
         request_id, endorsements = self.service.submit_join_request(request.request)
         return pb.SubmitJoinRequestResponse(id=request_id, endorsements=endorsements)
+
+    def UpdateBinding(
+        self, request: pb.UpdateBindingRequest, context: grpc.ServicerContext
+    ) -> pb.UpdateBindingResponse:
+        self.service.update_binding(request.binding, current_viewer())
+        return pb.UpdateBindingResponse()
 
     def ListMembers(
         self, request: pb.ListMembersRequest, context: grpc.ServicerContext
