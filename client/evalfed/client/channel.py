@@ -13,11 +13,22 @@ from evalfed.core.callauth import sign_call
 from evalfed.core.limits import MAX_MESSAGE_BYTES
 from evalfed.keys import PrivateKey
 
+KEEPALIVE_MS = 30_000
+
 CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_time_ms", KEEPALIVE_MS),
     ("grpc.keepalive_permit_without_calls", 1),
+]
+
+SERVER_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    # Partners' long-lived sync streams are idle between records; their keepalive pings
+    # (every KEEPALIVE_MS) must not count as abuse.
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", KEEPALIVE_MS // 2),
 ]
 
 

@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy.engine import Engine
 
-from evalfed.client.channel import CHANNEL_OPTIONS, CallSigner
+from evalfed.client.channel import SERVER_OPTIONS, CallSigner
 from evalfed.client.transport import connect_node, is_loopback
 from evalfed.core.charter import verify_charter
 from evalfed.core.codec import envelope_from_json
@@ -124,8 +124,8 @@ def build_node(config: NodeConfig) -> Node:
     service = NodeService(config.institute, membership, store, links, keeper, identity)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="rpc"),
-        interceptors=[Guard(membership)],
-        options=CHANNEL_OPTIONS,
+        interceptors=[Guard(membership, (config.institute, identity.institute_key))],
+        options=SERVER_OPTIONS,
     )
     api = NodeApi(service, membership.charter.envelope, config.insecure)
     add_NodeServicer_to_server(api, server)

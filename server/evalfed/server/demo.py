@@ -36,6 +36,13 @@ RESTRICTED = {
         {"scorer": "expert", "metrics": [{"name": "success_rate", "value": 0.18, "stderr": 0.04}]}
     ],
 }
+JAPAN_RESULT = {
+    "model": {"id": "openai/gpt-4o-mini", "developer": "OpenAI"},
+    "task": {"name": "jmmlu", "version": "1"},
+    "scores": [
+        {"scorer": "choice", "metrics": [{"name": "accuracy", "value": 0.622, "stderr": 0.011}]}
+    ],
+}
 RESULTS = [
     ("gpt-4o-mini-gpqa.json", "openai/gpt-4o-mini", "OpenAI", "gpqa_diamond", 0.412, 0.035),
     ("gpt-4o-mini-mmlu.json", "openai/gpt-4o-mini", "OpenAI", "mmlu", 0.781, 0.004),
@@ -125,6 +132,42 @@ def wait_for_records(address: str, key: Path, origin: str, count: int) -> None:
                 return
 
 
+def join_japan(
+    keys: Path,
+    charter: Path,
+    addresses: dict[str, str],
+    nodes: list[subprocess.Popen[str]],
+    us_published: int,
+) -> None:
+    """Japan's institute joins live: request, two endorsements, admission, first record."""
+    us, uk, ca = (addresses[n] for n in ("us-aisi", "uk-aisi", "ca-aisi"))
+    jp = free_address()
+    step("A new country joins: Japan's institute creates its key and files a signed join request")
+    evalfed("keys", "generate", "jp-aisi", "--out", str(keys))
+    request = WORK / "jp-aisi.join-request.json"
+    evalfed("members", "request", "--institute", "jp-aisi", "--key", str(keys / "jp-aisi.key"),
+            "--country", "JP", "--name", "Japan AISI", "--address", jp,
+            "--out", str(request), "--node", us)  # fmt: skip
+    step("Japan starts its node; until admitted, members refuse its calls and records")
+    evalfed("node", "init", str(WORK / "jp-aisi"), "--institute", "jp-aisi",
+            "--key", str(keys / "jp-aisi.key"), "--federation", str(charter),
+            "--listen", jp, "--peer", us)  # fmt: skip
+    nodes.append(start_node(WORK / "jp-aisi")[0])
+    step("The US endorses (1 of 2), then the UK (2 of 2: admitted on every node)")
+    evalfed("members", "endorse", str(request), "--node", us, "--key", str(keys / "us-aisi.key"))
+    evalfed("members", "endorse", str(request), "--node", uk, "--key", str(keys / "uk-aisi.key"))
+    wait_for_records(jp, keys / "jp-aisi.key", "us-aisi", us_published)
+    step("Japan's node has synced the history it may see; the US pulls from Japan too")
+    evalfed("peers", "add", jp, "--node", us, "--key", str(keys / "us-aisi.key"))
+    first = WORK / "results" / "jp-first.json"
+    first.write_text(json.dumps(JAPAN_RESULT, indent=2))
+    evalfed("publish", str(first), "--node", jp, "--key", str(keys / "jp-aisi.key"))
+    wait_for_records(ca, keys / "ca-aisi.key", "jp-aisi", 1)
+    step("Canada, two partners away, holds Japan's first record and lists Japan as admitted")
+    evalfed("query", "--node", ca, "--key", str(keys / "ca-aisi.key"), "--institute", "jp-aisi")
+    evalfed("members", "list", "--node", ca, "--key", str(keys / "ca-aisi.key"))
+
+
 def main() -> None:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir()
@@ -161,6 +204,8 @@ def main() -> None:
             nodes.append(start_node(WORK / name)[0])
         us, uk, ca = (addresses[n] for n in institutes)
         us_key = str(keys / "us-aisi.key")
+        step("The US also pulls from the UK (partners can be changed on a running node)")
+        evalfed("peers", "add", uk, "--node", us, "--key", us_key)
 
         step("The US institute publishes: its own result files and real evaluation logs")
         published = evalfed("publish", *write_results(), "--node", us, "--key", us_key).split()
@@ -206,6 +251,8 @@ def main() -> None:
         )
         tampered.write_text(json.dumps(data, indent=2))
         evalfed("verify", str(tampered), "--federation", str(charter), expect_failure=True)
+
+        join_japan(keys, charter, addresses, nodes, len(published))
 
         step("Status of the UK and Canadian nodes: partners, records received, heads and lag")
         evalfed("status", "--node", uk, "--key", str(keys / "uk-aisi.key"))

@@ -21,6 +21,7 @@ from evalfed.client.status import HEAD_ID, HEAD_SEQ, code_of
 from evalfed.core.callauth import MAX_CLOCK_SKEW_S, binding_checker, check_call, is_signed_call
 from evalfed.core.errors import AuthenticationError, ConflictError, EvalfedError
 from evalfed.core.membership import Membership
+from evalfed.keys import PublicKey
 from evalfed.server.storage.store import Viewer
 from evalfed.v1.federation_pb2 import NodeBinding
 
@@ -63,8 +64,9 @@ class NonceCache:
 class Guard(grpc.ServerInterceptor):
     """Authenticates callers and turns errors into statuses for every evalfed RPC."""
 
-    def __init__(self, membership: Membership) -> None:
+    def __init__(self, membership: Membership, own: tuple[str, PublicKey] | None = None) -> None:
         self.membership = membership
+        self.own = own
         self.nonces = NonceCache()
         self._verify_binding = binding_checker(membership)
         self._bindings: dict[bytes, NodeBinding] = {}
@@ -133,7 +135,9 @@ class Guard(grpc.ServerInterceptor):
         if not is_signed_call(metadata):
             return Viewer.anonymous()
         now = time.time()
-        identity = check_call(metadata, method, self.membership, int(now), self._check_binding)
+        identity = check_call(
+            metadata, method, self.membership, int(now), self._check_binding, self.own
+        )
         if not self.nonces.add(identity.nonce, now):
             raise AuthenticationError("this call was already made once (replayed nonce)")
         return Viewer(identity.institute)

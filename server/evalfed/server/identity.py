@@ -10,7 +10,7 @@ from pathlib import Path
 from evalfed.core.binding import sign_binding
 from evalfed.core.codec import envelope_from_json, to_json
 from evalfed.core.timeutil import now_us, timestamp_of_us
-from evalfed.keys import PrivateKey, load_private_key
+from evalfed.keys import PrivateKey, PublicKey, load_private_key, load_public_key
 from evalfed.keys.ed25519 import PRIVATE_FILE_MODE, read_private_file, write_new_file
 from evalfed.keys.tls import cert_sha256, make_self_signed_cert
 from evalfed.v1.envelope_pb2 import Envelope
@@ -20,6 +20,7 @@ NODE_KEY = "node.key"
 TLS_KEY = "tls.key"
 TLS_CERT = "tls.crt"
 BINDING = "node-binding.json"
+INSTITUTE_KEY = "institute.pub"
 
 
 @dataclass
@@ -32,6 +33,7 @@ class NodeIdentity:
 
     data_dir: Path
     institute: str
+    institute_key: PublicKey
     key: PrivateKey
     binding: Envelope
     tls_key_pem: bytes
@@ -62,6 +64,7 @@ def create_identity(
     """Writes the node's keys (0600), certificate and the institute-signed binding."""
     node_key = PrivateKey.generate()
     node_key.write(data_dir / NODE_KEY)
+    write_new_file(data_dir / INSTITUTE_KEY, institute_key.public.to_pem(), 0o644)
     tls_key_pem, tls_cert_pem = make_self_signed_cert()
     write_new_file(data_dir / TLS_KEY, tls_key_pem, PRIVATE_FILE_MODE)
     write_new_file(data_dir / TLS_CERT, tls_cert_pem, 0o644)
@@ -80,6 +83,7 @@ def load_identity(data_dir: Path, institute: str) -> NodeIdentity:
     return NodeIdentity(
         data_dir=data_dir,
         institute=institute,
+        institute_key=load_public_key(data_dir / INSTITUTE_KEY),
         key=load_private_key(data_dir / NODE_KEY),
         binding=envelope_from_json((data_dir / BINDING).read_text(), "the node binding"),
         tls_key_pem=read_private_file(data_dir / TLS_KEY),

@@ -129,9 +129,12 @@ class PeerLink:
                 if self._stop.is_set():
                     return
                 code = exc.code() if isinstance(exc, grpc.Call) else None
-                self.stats.last_error = f"{code.name if code else 'error'}: " + (
+                error = f"{code.name if code else 'error'}: " + (
                     exc.details() if isinstance(exc, grpc.Call) else str(exc)
                 )
+                if error != self.stats.last_error:
+                    log.info("sync with %s: %s", self.address, error)
+                self.stats.last_error = error
                 if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
                     self.stats.state = "refused"
                 failures += 1
