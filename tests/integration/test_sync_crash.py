@@ -13,9 +13,10 @@ from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.checks import decode_envelope
 from evalfed.core.records import audience_from_text, record_id
+from evalfed.server.localnet import NodeProcess
 from evalfed.v1.node_pb2 import QueryRequest
 from tests.conftest import Federation
-from tests.processes import NodeProcess
+from tests.processes import node_process
 from tests.results import result
 
 RECORDS = 20_000
@@ -52,7 +53,7 @@ def test_relay_killed_mid_catch_up_converges(
     tmp_path: Path, federation: Federation, new_database, nodes: list[NodeProcess]
 ) -> None:
     us_key = federation.keys["us-aisi"]
-    us = NodeProcess(tmp_path, federation, "us-aisi", new_database())
+    us = node_process(tmp_path, federation, "us-aisi", new_database())
     nodes.append(us)
     us.start()
     with NodeClient(us.address, us_key) as client:
@@ -64,8 +65,8 @@ def test_relay_killed_mid_catch_up_converges(
     expected = set(ids_at(us.address, us_key))
     assert len(expected) == RECORDS
 
-    uk = NodeProcess(tmp_path, federation, "uk-aisi", new_database(), peers=(us.address,))
-    ca = NodeProcess(tmp_path, federation, "ca-aisi", new_database(), peers=(uk.address,))
+    uk = node_process(tmp_path, federation, "uk-aisi", new_database(), peers=(us.address,))
+    ca = node_process(tmp_path, federation, "ca-aisi", new_database(), peers=(uk.address,))
     nodes.extend([uk, ca])
     started = time.monotonic()
     uk.start()
@@ -80,5 +81,5 @@ def test_relay_killed_mid_catch_up_converges(
 
     for node in (uk, ca):
         held = ids_at(node.address, us_key)
-        assert len(held) == RECORDS, node.config.institute
+        assert len(held) == RECORDS, node.data_dir.name
         assert set(held) == expected

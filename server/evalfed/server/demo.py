@@ -12,14 +12,12 @@ Everything lives in ./demo-data, recreated on each run.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from evalfed.server.localnet import NodeProcess, free_address
 from evalfed.v1.envelope_pb2 import Envelope
 
 WORK = Path("demo-data")
@@ -88,28 +86,12 @@ def write_results() -> list[str]:
     return paths
 
 
-def start_node(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+def start_node(data_dir: Path) -> NodeProcess:
     print(f"$ evalfed node run {data_dir} &", flush=True)
-    proc = subprocess.Popen(
-        [*CLI, "node", "run", str(data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=(WORK / f"{data_dir.name}.log").open("w"),
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "listening on" not in line:
-        proc.kill()
-        raise SystemExit(f"demo: the node in {data_dir} did not start: {line}")
-    print(line, end="", flush=True)
-    return proc, line.rsplit(" ", 1)[1].strip()
-
-
-def free_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
+    node = NodeProcess(data_dir)
+    address = node.start()
+    print(f"evalfed node {data_dir.name} listening on {address}", flush=True)
+    return node
 
 
 def wait_for_records(address: str, key: Path, origin: str, count: int) -> None:
@@ -136,7 +118,7 @@ def join_japan(
     keys: Path,
     charter: Path,
     addresses: dict[str, str],
-    nodes: list[subprocess.Popen[str]],
+    nodes: list[NodeProcess],
     us_published: int,
 ) -> None:
     """Japan's institute joins live: request, two endorsements, admission, first record."""
@@ -152,7 +134,7 @@ def join_japan(
     evalfed("node", "init", str(WORK / "jp-aisi"), "--institute", "jp-aisi",
             "--key", str(keys / "jp-aisi.key"), "--federation", str(charter),
             "--listen", jp, "--peer", us)  # fmt: skip
-    nodes.append(start_node(WORK / "jp-aisi")[0])
+    nodes.append(start_node(WORK / "jp-aisi"))
     step("The US endorses (1 of 2), then the UK (2 of 2: admitted on every node)")
     evalfed("members", "endorse", str(request), "--node", us, "--key", str(keys / "us-aisi.key"))
     evalfed("members", "endorse", str(request), "--node", uk, "--key", str(keys / "uk-aisi.key"))
@@ -197,11 +179,11 @@ def main() -> None:
             "--key", str(keys / f"{name}.key"), "--federation", str(charter),
             "--listen", addresses[name], *(["--peer", addresses[peer]] if peer else []),
         )  # fmt: skip
-    nodes = []
+    nodes: list[NodeProcess] = []
     try:
         step("Start the three nodes (TLS; each certificate bound to its institute by a signature)")
         for name in institutes:
-            nodes.append(start_node(WORK / name)[0])
+            nodes.append(start_node(WORK / name))
         us, uk, ca = (addresses[n] for n in institutes)
         us_key = str(keys / "us-aisi.key")
         step("The US also pulls from the UK (partners can be changed on a running node)")
@@ -259,12 +241,8 @@ def main() -> None:
         evalfed("status", "--node", ca, "--key", str(keys / "ca-aisi.key"))
     finally:
         step("Stop the nodes (SIGTERM drains calls and stops)")
-        for proc in nodes:
-            proc.send_signal(signal.SIGTERM)
-        for proc in nodes:
-            proc.wait(timeout=30)
-            assert proc.stdout is not None
-            print(proc.stdout.read(), end="", flush=True)
+        for node in nodes:
+            print(node.stop(), end="", flush=True)
     print("\ndemo finished: everything it wrote is in ./demo-data (node logs: *.log)", flush=True)
 
 
