@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/evalfed/v1/*.proto)
 PYTEST_ARGS ?=
 
-.PHONY: install protos check-protos demo test test-sqlite lint fmt clean
+.PHONY: install protos check-protos demo test lint fmt bench bench-large clean
 
 install: $(STAMP)
 
@@ -32,6 +32,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# Not part of CI: a few minutes on 100,000 records (bench-large: one million).
+bench: $(STAMP)
+	$(BIN)/python -m evalfed.server.bench --records 100000
+
+bench-large: $(STAMP)
+	$(BIN)/python -m evalfed.server.bench --records 1000000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

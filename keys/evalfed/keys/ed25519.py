@@ -6,6 +6,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -36,10 +37,14 @@ class PublicKey:
     def key_id(self) -> str:
         return key_id_of(self.raw)
 
+    @cached_property
+    def _loaded(self) -> Ed25519PublicKey:
+        return Ed25519PublicKey.from_public_bytes(self.raw)
+
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raises SignatureError unless `signature` is this key's over `message`."""
         try:
-            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
+            self._loaded.verify(signature, message)
         except InvalidSignature:
             raise SignatureError(f"signature does not verify with key {self.key_id[:16]}") from None
 

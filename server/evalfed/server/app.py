@@ -33,6 +33,7 @@ from evalfed.server.storage.member_store import MemberStore
 from evalfed.server.storage.store import RecordStore
 from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.sync.manager import SyncManager
+from evalfed.server.verifier import Verifier
 from evalfed.v1 import node_pb2
 from evalfed.v1.node_pb2_grpc import NodeStub, add_NodeServicer_to_server
 
@@ -71,6 +72,7 @@ class Node:
         self.health.enter_graceful_shutdown()
         self.links.stop()
         self.server.stop(grace_s).wait()
+        self.service.verifier.close()
         self.engine.dispose()
 
 
@@ -119,7 +121,10 @@ def build_node(config: NodeConfig) -> Node:
             "%s; its records and sync calls are refused until admitted",
             membership.not_member_reason(config.institute),
         )
-    links = SyncManager(SyncStore(store), membership, peer_opener(identity, membership), keeper.saw)
+    verifier = Verifier(membership)
+    links = SyncManager(
+        SyncStore(store), membership, peer_opener(identity, membership), verifier, keeper.saw
+    )
     keeper.on_change = links.reconnect_all
     service = NodeService(config.institute, membership, store, links, keeper, identity)
     server = grpc.server(

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator, Sequence
 from sqlalchemy.engine import Row
 
 from evalfed.core.binding import verify_binding
-from evalfed.core.checks import check_envelope
 from evalfed.core.codec import BUNDLE_FORMAT
 from evalfed.core.errors import (
     AuthenticationError,
@@ -56,6 +55,7 @@ class NodeService:
         self.sync_store = links.store
         self.keeper = keeper
         self.identity = identity
+        self.verifier = links.verifier
 
     def sync(
         self, request: SyncRequest, viewer: Viewer, active: Callable[[], bool]
@@ -96,7 +96,7 @@ class NodeService:
                 f"{len(envelopes)} envelopes in one publish, over "
                 f"MAX_PUBLISH_BATCH={MAX_PUBLISH_BATCH}; split the batch"
             )
-        verified = [check_envelope(e, self.membership) for e in envelopes]
+        verified = self.verifier.check_all(envelopes)
         for record in verified:
             if record.origin != self.institute:
                 raise PermissionDeniedError(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.membership import Membership
 from evalfed.server.storage.sync_store import SyncStore
-from evalfed.server.sync.puller import VERIFY_THREADS, LinkStats, PeerLink
+from evalfed.server.sync.puller import LinkStats, PeerLink
+from evalfed.server.verifier import Verifier
 from evalfed.v1.node_pb2_grpc import NodeStub
 
 
@@ -23,13 +23,14 @@ class SyncManager:
         store: SyncStore,
         membership: Membership,
         open_stub: Callable[[str], tuple[grpc.Channel, NodeStub]],
+        verifier: Verifier,
         on_stored: Callable[[list[VerifiedRecord]], None] = lambda _: None,
     ) -> None:
         self.on_stored = on_stored
         self.store = store
         self.membership = membership
         self.open_stub = open_stub
-        self.pool = ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="verify")
+        self.verifier = verifier
         self._links: dict[str, PeerLink] = {}
         self._lock = threading.Lock()
 
@@ -49,7 +50,7 @@ class SyncManager:
                         address,
                         self.store,
                         self.membership,
-                        self.pool,
+                        self.verifier,
                         self.open_stub,
                         self.on_stored,
                     )
@@ -72,4 +73,3 @@ class SyncManager:
             self._links.clear()
         for link in links:
             link.stop()
-        self.pool.shutdown(wait=True)

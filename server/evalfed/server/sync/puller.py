@@ -12,33 +12,30 @@ import logging
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from queue import Queue
 
 import grpc
 
-from evalfed.core.checks import VerifiedRecord, check_envelope, decode_envelope
-from evalfed.core.errors import EvalfedError
+from evalfed.core.checks import VerifiedRecord
 from evalfed.core.membership import Membership
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.sync_store import SyncStore
+from evalfed.server.verifier import Checked, Verifier
 from evalfed.v1.node_pb2 import Cursor, GetStatusRequest, SyncBatch, SyncRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
 
 log = logging.getLogger(__name__)
 
-VERIFY_THREADS = 2
-"""Signature-checking threads shared by all links (Ed25519 checks release the GIL)."""
-
 BACKOFF_FIRST_S = 0.2
+PIPELINE_DEPTH = 4
+"""Batches checked ahead of the one being stored."""
 BACKOFF_MAX_S = 30.0
 REFUSED_RETRY_MAX_S = 5.0
 """A partner that refused us (e.g. while our admission is pending) is asked again this often."""
 STATUS_TIMEOUT_S = 10.0
-
-Checked = VerifiedRecord | tuple[str, str]
-"""A verified record, or (record id or '?', reason) for one that failed its checks."""
 
 
 @dataclass
@@ -55,29 +52,6 @@ class LinkStats:
     """The partner's heads as last seen: at connection, then raised by what it sends."""
 
 
-def _reason(exc: EvalfedError) -> str:
-    return type(exc).__name__.removesuffix("Error").lower()
-
-
-def check_batch(
-    data: list[bytes], membership: Membership, pool: ThreadPoolExecutor, workers: int
-) -> list[Checked]:
-    """Checks every envelope of a batch, in parallel chunks; order is kept."""
-
-    def check_chunk(chunk: list[bytes]) -> list[Checked]:
-        out: list[Checked] = []
-        for raw in chunk:
-            try:
-                out.append(check_envelope(decode_envelope(raw), membership))
-            except EvalfedError as exc:
-                out.append(("?", f"{_reason(exc)}: {exc}"))
-        return out
-
-    size = max(1, -(-len(data) // workers))
-    chunks = [data[i : i + size] for i in range(0, len(data), size)]
-    return [item for part in pool.map(check_chunk, chunks) for item in part]
-
-
 class PeerLink:
     """Keeps this node up to date from one partner until stopped."""
 
@@ -86,7 +60,7 @@ class PeerLink:
         address: str,
         store: SyncStore,
         membership: Membership,
-        pool: ThreadPoolExecutor,
+        verifier: Verifier,
         open_stub: Callable[[str], tuple[grpc.Channel, NodeStub]],
         on_stored: Callable[[list[VerifiedRecord]], None] = lambda _: None,
     ) -> None:
@@ -95,7 +69,7 @@ class PeerLink:
         self._reconnect = threading.Event()
         self.store = store
         self.membership = membership
-        self.pool = pool
+        self.verifier = verifier
         self.open_stub = open_stub
         self.stats = LinkStats()
         self._stop = threading.Event()
@@ -168,19 +142,44 @@ class PeerLink:
             call = stub.Sync(request)
             self._call = call
             self.stats.state = "streaming"
-            for batch in call:
-                self.ingest(batch)
-                if self._stop.is_set():
-                    call.cancel()
-                    return
+            self._pipeline(call)
         finally:
             self._call = None
             channel.close()
 
-    def ingest(self, batch: SyncBatch) -> None:
-        """Checks and stores one batch; rejected records are logged and counted, never stored."""
+    def _pipeline(self, call: Iterator[SyncBatch]) -> None:
+        """Checks each batch as it arrives while the one before is being stored, so the
+        signature checks and the database write overlap; batches are stored in order."""
+        queue: Queue[tuple[SyncBatch, list[Future[list[Checked]]]] | None] = Queue(PIPELINE_DEPTH)
+        failure: list[BaseException] = []
+
+        def store() -> None:
+            while (item := queue.get()) is not None:
+                if failure:
+                    continue
+                try:
+                    self.ingest(item[0], Verifier.results(item[1]))
+                except BaseException as exc:
+                    failure.append(exc)
+                    if self._call is not None:
+                        self._call.cancel()
+
+        storer = threading.Thread(target=store, name=f"store {self.address}", daemon=True)
+        storer.start()
+        try:
+            for batch in call:
+                if self._stop.is_set() or failure:
+                    break
+                queue.put((batch, self.verifier.submit(list(batch.envelopes))))
+        finally:
+            queue.put(None)
+            storer.join()
+        if failure:
+            raise failure[0]
+
+    def ingest(self, batch: SyncBatch, checked: list[Checked]) -> None:
+        """Stores one checked batch; rejected records are logged and counted, never stored."""
         self.stats.last_contact_us = now_us()
-        checked = check_batch(list(batch.envelopes), self.membership, self.pool, VERIFY_THREADS)
         verified = [c for c in checked if isinstance(c, VerifiedRecord)]
         rejected = [c for c in checked if not isinstance(c, VerifiedRecord)]
         result = self.store.append_synced(verified, self.address, batch.embargo_through_us)

@@ -1,0 +1,92 @@
+"""`python -m evalfed.server.bench [--records N]`: prints a table, writes bench-results.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from evalfed.server.bench import measures
+from evalfed.server.bench.network import BenchNetwork
+
+PG_URL = os.environ.get("EVALFED_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def run(records: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {"cores": os.cpu_count(), "records": records}
+
+    def put(name: str, value: float, unit: str) -> None:
+        figures[name] = {"value": round(value, 2), "unit": unit}
+        print(f"  {name}: {value:,.1f} {unit}", flush=True)
+
+    put("verify_limit", measures.verify_limit(), "checks/s")
+    net = BenchNetwork()
+    try:
+        origin = net.node("us-aisi", "origin")
+        put("publish_rate", measures.publish_rate(net, origin, records), "records/s")
+        rate, follower = measures.catchup(net, origin, records, "catchup")
+        put("catchup_rate", rate, "records/s")
+        put("catchup_ratio", rate / figures["verify_limit"]["value"], "ratio")
+        put("catchup_peak_rss_mb", follower.peak_rss_mb(), "MiB")
+        put("relay_catchup_rate", measures.relay_catchup(net, origin, records), "records/s")
+        p50, p99 = measures.propagation(net, origin, follower)
+        put("propagation_ms_p50", p50, "ms")
+        put("propagation_ms_p99", p99, "ms")
+        p50, p99 = measures.query_latency(net, origin)
+        put("query_ms_p50", p50, "ms")
+        put("query_ms_p99", p99, "ms")
+        small_origin = net.node("us-aisi", "origin-small")
+        measures.publish_rate(net, small_origin, records // 10)
+        _, small = measures.catchup(net, small_origin, records // 10, "catchup-small")
+        put("catchup_peak_rss_mb_tenth", small.peak_rss_mb(), "MiB")
+    finally:
+        net.close()
+    if postgres_reachable():
+        pg = BenchNetwork(PG_URL)
+        try:
+            origin = pg.node("us-aisi", "origin")
+            put("publish_rate_postgresql", measures.publish_rate(pg, origin, records), "records/s")
+            rate, _ = measures.catchup(pg, origin, records, "catchup")
+            put("catchup_rate_postgresql", rate, "records/s")
+        finally:
+            pg.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m evalfed.server.bench")
+    parser.add_argument("--records", type=int, default=100_000, help="N (default 100,000)")
+    parser.add_argument("--out", default="bench-results.json")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    print(f"evalfed benchmark: N = {args.records:,} records, {os.cpu_count()} cores", flush=True)
+    figures = run(args.records)
+    Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
+    table = Table(title=f"evalfed benchmark, N = {args.records:,}")
+    for column in ("figure", "value", "unit"):
+        table.add_column(column)
+    for name, figure in figures.items():
+        if isinstance(figure, dict):
+            table.add_row(name, f"{figure['value']:,}", figure["unit"])
+    Console().print(table)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Each benchmark figure, measured on real node processes."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from evalfed.client.publisher import new_result_record, publish_records
+from evalfed.core.checks import decode_envelope
+from evalfed.core.errors import EvalfedError
+from evalfed.core.records import audience_from_text, record_id, sign_record
+from evalfed.core.timeutil import now_us, timestamp_of_us
+from evalfed.keys import PrivateKey
+from evalfed.server.bench.network import BenchNetwork
+from evalfed.server.localnet import NodeProcess
+from evalfed.server.verifier import VERIFY_THREADS
+from evalfed.v1.node_pb2 import QueryRequest
+from evalfed.v1.record_pb2 import EvaluationResult, Metric, Record, Score
+
+MODELS = [f"lab-{i % 7}/model-{i}" for i in range(50)]
+TASKS = [f"task-{i}" for i in range(40)]
+TIMEOUT_S = 3600.0
+
+
+def verify_limit(samples: int = 30_000, threads: int = VERIFY_THREADS) -> float:
+    """Raw Ed25519 checks per second with `threads` threads, as the node checks them."""
+    key = PrivateKey.generate()
+    messages = [i.to_bytes(8, "big") * 80 for i in range(samples)]
+    pairs = [(key.sign(m), m) for m in messages]
+    chunk = -(-samples // threads)
+
+    def check(part: list[tuple[bytes, bytes]]) -> None:
+        for signature, message in part:
+            key.public.verify(signature, message)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(check, [pairs[i : i + chunk] for i in range(0, samples, chunk)]))
+    return samples / (time.perf_counter() - started)
+
+
+def result_body(i: int) -> Record:
+    result = EvaluationResult()
+    result.model.id = MODELS[i % len(MODELS)]
+    result.model.developer = result.model.id.split("/")[0]
+    result.task.name = TASKS[(i // len(MODELS)) % len(TASKS)]
+    result.task.version = "1"
+    result.dataset.samples_used = 1000 + i % 500
+    metric = Metric(name="accuracy", value=(i % 1000) / 1000, stderr=0.01)
+    result.scores.append(Score(scorer="choice", metrics=[metric]))
+    result.notes = f"bench record {i}"
+    return new_result_record(result, audience_from_text(""))
+
+
+def publish_rate(net: BenchNetwork, node: NodeProcess, count: int, offset: int = 0) -> float:
+    """Records/s accepted and stored by `node` through the client, in batches."""
+    bodies = [result_body(offset + i) for i in range(count)]
+    with net.client(node) as client:
+        started = time.perf_counter()
+        publish_records(client, bodies)
+        return count / (time.perf_counter() - started)
+
+
+def catchup(
+    net: BenchNetwork, source: NodeProcess, count: int, name: str
+) -> tuple[float, NodeProcess]:
+    """Records/s for an empty node to catch up `count` records from `source` (timed from the
+    moment the partner is added, so process start-up is not counted)."""
+    node = net.node("uk-aisi", name)
+    with net.client(node, "uk-aisi") as client:
+        client.update_peers([source.address], [])
+    elapsed = net.wait_for_count(node, "us-aisi", count, TIMEOUT_S)
+    return count / elapsed, node
+
+
+def relay_catchup(net: BenchNetwork, source: NodeProcess, count: int) -> float:
+    """Records/s for an empty node C to catch up through an empty relay B (A - B - C)."""
+    relay = net.node("uk-aisi", "relay-b")
+    end = net.node("ca-aisi", "relay-c", peers=(relay.address,))
+    with net.client(relay, "uk-aisi") as client:
+        started = time.perf_counter()
+        client.update_peers([source.address], [])
+    net.wait_for_count(end, "us-aisi", count, TIMEOUT_S)
+    return count / (time.perf_counter() - started)
+
+
+def propagation(
+    net: BenchNetwork, source: NodeProcess, follower: NodeProcess, count: int = 200
+) -> tuple[float, float]:
+    """Milliseconds from publishing at `source` to the record reaching a live-synced
+    `follower`, observed on the follower's own live stream: (p50, p99)."""
+    arrived: dict[str, float] = {}
+    seen = threading.Condition()
+    with net.client(follower) as watcher, net.client(source) as publisher:
+        head = watcher.status().heads
+        have = {h.origin: h.seq for h in head}
+
+        def watch() -> None:
+            try:
+                for batch in watcher.follow(have):
+                    now = time.perf_counter()
+                    with seen:
+                        for data in batch.envelopes:
+                            arrived.setdefault(record_id(decode_envelope(data).payload), now)
+                        seen.notify_all()
+            except EvalfedError:
+                return  # the watcher's channel closed at the end of the measurement
+
+        threading.Thread(target=watch, daemon=True).start()
+        head_now = publisher.head()
+        seq, prev = head_now.seq, head_now.id
+        latencies = []
+        for i in range(count):
+            record = Record()
+            record.CopyFrom(result_body(10_000_000 + i))
+            seq += 1
+            record.federation_id, record.origin = net.charter.federation_id, "us-aisi"
+            record.seq, record.prev = seq, prev
+            record.key_id = net.keys["us-aisi"].key_id
+            record.issued_at.CopyFrom(timestamp_of_us(now_us()))
+            envelope = sign_record(record, net.keys["us-aisi"])
+            prev = record_id(envelope.payload)
+            started = time.perf_counter()
+            publisher.publish([envelope])
+            latencies.append((_arrival(seen, arrived, prev) - started) * 1000)
+    return percentile(latencies, 50), percentile(latencies, 99)
+
+
+def _arrival(seen: threading.Condition, arrived: dict[str, float], record: str) -> float:
+    with seen:
+        if not seen.wait_for(lambda: record in arrived, timeout=30):
+            raise TimeoutError(f"record {record[:16]} did not reach the follower")
+        return arrived[record]
+
+
+def query_latency(net: BenchNetwork, node: NodeProcess, count: int = 200) -> tuple[float, float]:
+    """Milliseconds for a filtered query (by model, then by task) on `node`: (p50, p99)."""
+    latencies = []
+    with net.client(node) as client:
+        for i in range(count):
+            request = (
+                QueryRequest(model=MODELS[i % len(MODELS)], page_size=100)
+                if i % 2 == 0
+                else QueryRequest(task=TASKS[i % len(TASKS)], page_size=100)
+            )
+            started = time.perf_counter()
+            client.query_page(request)
+            latencies.append((time.perf_counter() - started) * 1000)
+    return percentile(latencies, 50), percentile(latencies, 99)
+
+
+def percentile(values: list[float], p: int) -> float:
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[p - 1] if p < 100 else max(values)
+    )
