@@ -14,7 +14,7 @@ from google.protobuf.message import DecodeError
 from evalfed.core.errors import InvalidInputError, SignatureError
 from evalfed.core.limits import MAX_SIGNATURES
 from evalfed.core.membership import Membership
-from evalfed.core.records import RecordFacts, facts_of, parse_record, record_id
+from evalfed.core.records import RecordFacts, body_digest, facts_of, parse_record, record_id
 from evalfed.core.timeutil import timestamp_us
 from evalfed.core.validate import check_record
 from evalfed.keys.dsse import verify_signatures
@@ -41,6 +41,10 @@ class VerifiedRecord:
     @cached_property
     def facts(self) -> RecordFacts:
         return facts_of(self.record)
+
+    @cached_property
+    def body_digest(self) -> str:
+        return body_digest(self.record)
 
 
 def decode_envelope(data: bytes) -> Envelope:

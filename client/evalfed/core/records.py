@@ -116,7 +116,6 @@ class RecordFacts:
     embargo_until_us: int | None
     target: str
     source_sha256: str
-    body_digest: str
     key_id: str
 
 
@@ -141,6 +140,5 @@ def facts_of(record: Record) -> RecordFacts:
         else None,
         target=target,
         source_sha256=result.source.sha256 if result else "",
-        body_digest=body_digest(record),
         key_id=record.key_id,
     )

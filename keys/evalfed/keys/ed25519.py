@@ -33,7 +33,7 @@ class PublicKey:
         if len(self.raw) != 32:
             raise KeyFileError(f"an Ed25519 public key has 32 bytes, not {len(self.raw)}")
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return key_id_of(self.raw)
 

@@ -123,7 +123,11 @@ def build_node(config: NodeConfig) -> Node:
         )
     verifier = Verifier(membership)
     links = SyncManager(
-        SyncStore(store), membership, peer_opener(identity, membership), verifier, keeper.saw
+        SyncStore(store, config.institute),
+        membership,
+        peer_opener(identity, membership),
+        verifier,
+        keeper.saw,
     )
     keeper.on_change = links.reconnect_all
     service = NodeService(config.institute, membership, store, links, keeper, identity)

@@ -50,7 +50,6 @@ records = Table(
     Index("ix_records_task", "task", "pos"),
     Index("ix_records_origin_digest", "origin", "body_digest"),
     Index("ix_records_target", "target"),
-    Index("ix_records_origin_key", "origin", "key_id"),
 )
 
 logs = Table(

@@ -19,6 +19,7 @@ from evalfed.server.storage.store import (
     RecordStore,
     Viewer,
     head_of,
+    insert_rows,
     row_of,
     set_head,
     visible_to,
@@ -38,8 +39,9 @@ class SyncResult:
 class SyncStore:
     """The sync side of a node's storage, on the same engine and write lock as its RecordStore."""
 
-    def __init__(self, store: RecordStore) -> None:
+    def __init__(self, store: RecordStore, own_institute: str) -> None:
         self.store = store
+        self.own_institute = own_institute
         self.engine = store.engine
 
     # -- partners and cursors ----------------------------------------------------------------
@@ -198,7 +200,9 @@ class SyncStore:
                 if fit is Fit.DUPLICATE:
                     result.duplicates += 1
                     continue
-                rows.append(row_of(verified, peer, received))
+                rows.append(
+                    row_of(verified, peer, received, digest=verified.origin == self.own_institute)
+                )
                 if fit is Fit.FORK:
                     result.forks += 1
                     forked.add(verified.origin)
@@ -208,7 +212,7 @@ class SyncStore:
                 if verified.seq > best_seq:
                     moved[verified.origin] = (verified.seq, verified.id)
             if rows:
-                conn.execute(records.insert(), rows)
+                insert_rows(conn, rows)
             for origin in set(moved) | forked:
                 head = heads[origin]
                 seq, head_id = moved.get(origin, (head.seq, head.id))

@@ -28,11 +28,9 @@ def upgrade() -> None:
         envelope.ParseFromString(data)
         record.ParseFromString(envelope.payload)
         conn.execute(records.update().where(records.c.pos == pos).values(key_id=record.key_id))
-    op.create_index("ix_records_origin_key", "records", ["origin", "key_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_records_origin_key", "records")
     with op.batch_alter_table("records") as batch:
         batch.drop_column("void_reason")
         batch.drop_column("key_id")
