@@ -124,7 +124,6 @@ def build_node(config: NodeConfig) -> Node:
     verifier = Verifier(membership)
     links = SyncManager(
         SyncStore(store, config.institute),
-        membership,
         peer_opener(identity, membership),
         verifier,
         keeper.saw,

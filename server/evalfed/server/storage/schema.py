@@ -50,6 +50,7 @@ records = Table(
     Index("ix_records_task", "task", "pos"),
     Index("ix_records_origin_digest", "origin", "body_digest"),
     Index("ix_records_target", "target"),
+    Index("ix_records_embargo", "embargo_until_us"),
 )
 
 logs = Table(

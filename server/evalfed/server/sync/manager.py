@@ -8,7 +8,6 @@ from collections.abc import Callable
 import grpc
 
 from evalfed.core.checks import VerifiedRecord
-from evalfed.core.membership import Membership
 from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.sync.puller import LinkStats, PeerLink
 from evalfed.server.verifier import Verifier
@@ -21,14 +20,12 @@ class SyncManager:
     def __init__(
         self,
         store: SyncStore,
-        membership: Membership,
         open_stub: Callable[[str], tuple[grpc.Channel, NodeStub]],
         verifier: Verifier,
         on_stored: Callable[[list[VerifiedRecord]], None] = lambda _: None,
     ) -> None:
         self.on_stored = on_stored
         self.store = store
-        self.membership = membership
         self.open_stub = open_stub
         self.verifier = verifier
         self._links: dict[str, PeerLink] = {}
@@ -49,7 +46,6 @@ class SyncManager:
                     link = PeerLink(
                         address,
                         self.store,
-                        self.membership,
                         self.verifier,
                         self.open_stub,
                         self.on_stored,

@@ -20,7 +20,6 @@ from queue import Queue
 import grpc
 
 from evalfed.core.checks import VerifiedRecord
-from evalfed.core.membership import Membership
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.verifier import Checked, Verifier
@@ -59,7 +58,6 @@ class PeerLink:
         self,
         address: str,
         store: SyncStore,
-        membership: Membership,
         verifier: Verifier,
         open_stub: Callable[[str], tuple[grpc.Channel, NodeStub]],
         on_stored: Callable[[list[VerifiedRecord]], None] = lambda _: None,
@@ -68,7 +66,6 @@ class PeerLink:
         self.on_stored = on_stored
         self._reconnect = threading.Event()
         self.store = store
-        self.membership = membership
         self.verifier = verifier
         self.open_stub = open_stub
         self.stats = LinkStats()
