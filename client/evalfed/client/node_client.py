@@ -24,6 +24,20 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT_S = 30.0
 
 
+class PublishCall:
+    """A publish under way."""
+
+    def __init__(self, future: grpc.Future, address: str) -> None:
+        self._future = future
+        self._address = address
+
+    def result(self) -> list[pb.Published]:
+        try:
+            return list(self._future.result().results)
+        except grpc.RpcError as exc:
+            raise error_of(exc, self._address) from None
+
+
 class NodeClient:
     """Talks to one node; with a key, every call is signed as that key's institute."""
 
@@ -85,6 +99,13 @@ class NodeClient:
 
     def head(self, origin: str = "") -> pb.GetHeadResponse:
         return self._call(self.stub.GetHead, pb.GetHeadRequest(origin=origin))
+
+    def publish_async(self, envelopes: list[Envelope]) -> PublishCall:
+        """Sends a publish without waiting; `.result()` gives its outcome or raises."""
+        future = self.stub.Publish.future(
+            pb.PublishRequest(envelopes=envelopes), timeout=self.timeout_s
+        )
+        return PublishCall(future, self.address)
 
     def publish(self, envelopes: list[Envelope]) -> list[pb.Published]:
         response = self._call(self.stub.Publish, pb.PublishRequest(envelopes=envelopes))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evalfed.client.node_client import NodeClient, require_key
+from evalfed.client.node_client import NodeClient, PublishCall, require_key
 from evalfed.core.errors import ConflictError
 from evalfed.core.limits import MAX_PUBLISH_BATCH
 from evalfed.core.records import body_digest, record_id, sign_record
@@ -22,6 +23,8 @@ from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
 
 MAX_CONFLICT_RETRIES = 8
+PUBLISH_IN_FLIGHT = 2
+"""Publish batches sent before the first one's answer is awaited."""
 BATCH_PAYLOAD_BYTES = 8 << 20
 """A publish batch closes at MAX_PUBLISH_BATCH records or this many payload bytes."""
 
@@ -64,17 +67,39 @@ def publish_records(client: NodeClient, bodies: Sequence[Record]) -> list[Outcom
             else:
                 todo.append(i)
         try:
-            for batch in _batches(todo, bodies):
-                head = client.head()
-                envelopes = _sign_chain(client, [bodies[i] for i in batch], head.seq, head.id)
-                for i, published in zip(batch, client.publish(envelopes), strict=True):
-                    outcomes[i] = Outcome(published.id, published.seq, published.existed)
+            _publish_pipelined(client, bodies, _batches(todo, bodies), outcomes)
             return [outcomes[i] for i in range(len(bodies))]
         except ConflictError:
             if attempt == MAX_CONFLICT_RETRIES - 1:
                 raise
             time.sleep(random.uniform(0, 0.05 * 2**attempt))
     raise AssertionError("unreachable")
+
+
+def _publish_pipelined(
+    client: NodeClient,
+    bodies: Sequence[Record],
+    batches: list[list[int]],
+    outcomes: dict[int, Outcome],
+) -> None:
+    """Signs batch k+1 while the node checks and stores batch k (the chain continues from the
+    ids we signed, so it need not wait); at most PUBLISH_IN_FLIGHT batches are outstanding."""
+    head = client.head()
+    seq, prev = head.seq, head.id
+    in_flight: deque[tuple[list[int], PublishCall]] = deque()
+    for batch in batches:
+        envelopes = _sign_chain(client, [bodies[i] for i in batch], seq, prev)
+        seq, prev = seq + len(envelopes), record_id(envelopes[-1].payload)
+        in_flight.append((batch, client.publish_async(envelopes)))
+        if len(in_flight) >= PUBLISH_IN_FLIGHT:
+            _collect(*in_flight.popleft(), outcomes)
+    while in_flight:
+        _collect(*in_flight.popleft(), outcomes)
+
+
+def _collect(batch: list[int], call: PublishCall, outcomes: dict[int, Outcome]) -> None:
+    for i, published in zip(batch, call.result(), strict=True):
+        outcomes[i] = Outcome(published.id, published.seq, published.existed)
 
 
 def _batches(indexes: list[int], bodies: Sequence[Record]) -> list[list[int]]:
