@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,13 +119,14 @@ def make_node(
 
     started: list[Node] = []
 
-    def make(institute: str = "us-aisi", peers: tuple[str, ...] = ()) -> Node:
+    def make(institute: str = "us-aisi", peers: tuple[str, ...] = (), **settings: Any) -> Node:
         config = NodeConfig(
             data_dir=tmp_path / f"{institute}-{len(started)}",
             institute=institute,
             listen="127.0.0.1:0",
             database_url=new_database(),
             insecure=False,
+            **settings,
         )
         prepare_data_dir(config, federation.charter, federation.keys[institute], peers)
         node = build_node(config)

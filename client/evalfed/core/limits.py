@@ -25,3 +25,7 @@ DEFAULT_PAGE_SIZE = 100
 SYNC_BATCH_RECORDS = 500
 SYNC_BATCH_BYTES = 1 << 20
 """A sync batch closes at whichever of these it reaches first."""
+
+RATE_PER_CALLER = 200.0
+RATE_BURST = 400
+"""Calls a second each caller (institute, or anonymous address) may make, on average and at once."""

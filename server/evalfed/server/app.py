@@ -26,6 +26,7 @@ from evalfed.server.config import NodeConfig
 from evalfed.server.guard import Guard
 from evalfed.server.identity import NodeIdentity, load_identity
 from evalfed.server.members import MembershipKeeper
+from evalfed.server.ratelimit import RateLimiter
 from evalfed.server.service import NodeService
 from evalfed.server.servicer import NodeApi
 from evalfed.server.storage.engine import make_engine, migrate
@@ -132,7 +133,13 @@ def build_node(config: NodeConfig) -> Node:
     service = NodeService(config.institute, membership, store, links, keeper, identity)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="rpc"),
-        interceptors=[Guard(membership, (config.institute, identity.institute_key))],
+        interceptors=[
+            Guard(
+                membership,
+                RateLimiter(config.rate_per_caller, config.rate_burst),
+                (config.institute, identity.institute_key),
+            )
+        ],
         options=SERVER_OPTIONS,
     )
     api = NodeApi(service, membership.charter.envelope, config.insecure)

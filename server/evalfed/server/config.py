@@ -11,6 +11,7 @@ from typing import Any
 import tomli_w
 
 from evalfed.core.errors import InvalidInputError
+from evalfed.core.limits import RATE_BURST, RATE_PER_CALLER
 
 CONFIG_FILE = "node.toml"
 CHARTER_FILE = "federation.json"
@@ -28,6 +29,8 @@ class NodeConfig:
     insecure: bool = False
     max_workers: int = 16
     log_level: str = "INFO"
+    rate_per_caller: float = RATE_PER_CALLER
+    rate_burst: int = RATE_BURST
 
     @property
     def charter_path(self) -> Path:

@@ -22,6 +22,7 @@ from evalfed.core.callauth import MAX_CLOCK_SKEW_S, binding_checker, check_call,
 from evalfed.core.errors import AuthenticationError, ConflictError, EvalfedError
 from evalfed.core.membership import Membership
 from evalfed.keys import PublicKey
+from evalfed.server.ratelimit import RateLimiter
 from evalfed.server.storage.store import Viewer
 from evalfed.v1.federation_pb2 import NodeBinding
 
@@ -64,8 +65,14 @@ class NonceCache:
 class Guard(grpc.ServerInterceptor):
     """Authenticates callers and turns errors into statuses for every evalfed RPC."""
 
-    def __init__(self, membership: Membership, own: tuple[str, PublicKey] | None = None) -> None:
+    def __init__(
+        self,
+        membership: Membership,
+        limiter: RateLimiter,
+        own: tuple[str, PublicKey] | None = None,
+    ) -> None:
         self.membership = membership
+        self.limiter = limiter
         self.own = own
         self.nonces = NonceCache()
         self._verify_binding = binding_checker(membership)
@@ -89,7 +96,7 @@ class Guard(grpc.ServerInterceptor):
             def unary(request: Any, context: grpc.ServicerContext) -> Any:
                 token = None
                 try:
-                    token = _viewer.set(self._authenticate(metadata, method))
+                    token = _viewer.set(self._admit(metadata, method, context))
                     return inner(request, context)
                 except Exception as exc:
                     _abort(context, exc, method)
@@ -105,7 +112,7 @@ class Guard(grpc.ServerInterceptor):
 
             def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 try:
-                    _viewer.set(self._authenticate(metadata, method))
+                    _viewer.set(self._admit(metadata, method, context))
                     yield from inner_stream(request, context)
                 except Exception as exc:
                     _abort(context, exc, method)
@@ -130,6 +137,17 @@ class Guard(grpc.ServerInterceptor):
             if len(self._bindings) < BINDING_CACHE_SIZE:
                 self._bindings[data] = binding
         return binding
+
+    def _admit(
+        self, metadata: dict[str, Any], method: str, context: grpc.ServicerContext
+    ) -> Viewer:
+        """The authenticated caller, once it is within its rate."""
+        viewer = self._authenticate(metadata, method)
+        if viewer.institute is not None:
+            self.limiter.take(viewer.institute)
+        else:
+            self.limiter.take("anonymous caller " + context.peer().rsplit(":", 1)[0])
+        return viewer
 
     def _authenticate(self, metadata: dict[str, Any], method: str) -> Viewer:
         if not is_signed_call(metadata):

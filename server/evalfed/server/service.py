@@ -85,8 +85,8 @@ class NodeService:
         return [address for address, _ in self.sync_store.peer_list()]
 
     def link_stats(self, viewer: Viewer) -> dict[str, LinkStats]:
-        _require_member(viewer)
-        return self.links.stats()
+        """Partner links, for this node's institute only."""
+        return self.links.stats() if self._is_operator(viewer) else {}
 
     def publish(self, envelopes: Sequence[Envelope]) -> list[Appended]:
         if not envelopes:
@@ -141,12 +141,26 @@ class NodeService:
         return self.membership.state
 
     def head(self, origin: str, viewer: Viewer) -> Head:
-        _require_member(viewer)
-        return self.store.head(check_institute_id(origin) if origin else self.institute)
+        """The log head; other institutes see the last record of it they may see."""
+        origin = check_institute_id(origin) if origin else self.institute
+        if self._is_operator(viewer):
+            return self.store.head(origin)
+        return next(
+            (h for h in self.store.visible_heads(viewer) if h.origin == origin), Head(origin, 0, "")
+        )
 
     def heads(self, viewer: Viewer) -> list[Head]:
-        _require_member(viewer)
-        return self.store.heads()
+        """Every origin's head: in full for this node's institute, else as far as visible."""
+        if self._is_operator(viewer):
+            return self.store.heads()
+        return self.store.visible_heads(viewer)
+
+    def record_count(self, viewer: Viewer) -> int:
+        return self.store.count() if self._is_operator(viewer) else self.store.visible_count(viewer)
+
+    def _is_operator(self, viewer: Viewer) -> bool:
+        """The node's own institute sees everything it holds; others only what they may see."""
+        return _require_member(viewer) == self.institute
 
     def find_existing(self, digests: Sequence[str], viewer: Viewer) -> dict[str, str]:
         institute = _require_member(viewer)

@@ -134,5 +134,5 @@ class NodeApi(NodeServicer):
             heads=heads,
             peers=peers,
             forked_origins=[h.origin for h in heads if h.forked],
-            records=self.service.store.count(),
+            records=self.service.record_count(viewer),
         )

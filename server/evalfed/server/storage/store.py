@@ -123,6 +123,32 @@ class RecordStore:
             rows = conn.execute(select(logs).order_by(logs.c.origin)).all()
         return [Head(r.origin, r.head_seq, r.head_id, r.forked) for r in rows]
 
+    def visible_heads(self, viewer: Viewer) -> list[Head]:
+        """Per origin, the last valid record `viewer` may see (what it may know of each log)."""
+        visible = and_(visible_to(viewer, now_us()), records.c.void_reason == "")
+        last = (
+            select(records.c.origin, func.max(records.c.seq).label("seq"))
+            .where(visible)
+            .group_by(records.c.origin)
+            .subquery()
+        )
+        query = (
+            select(records.c.origin, records.c.seq, func.min(records.c.id).label("id"))
+            .join(last, and_(records.c.origin == last.c.origin, records.c.seq == last.c.seq))
+            .where(visible)
+            .group_by(records.c.origin, records.c.seq)
+            .order_by(records.c.origin)
+        )
+        with self.engine.connect() as conn:
+            return [Head(r.origin, r.seq, r.id) for r in conn.execute(query)]
+
+    def visible_count(self, viewer: Viewer) -> int:
+        query = select(func.count()).where(
+            visible_to(viewer, now_us()), records.c.void_reason == ""
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(records)).scalar() or 0)

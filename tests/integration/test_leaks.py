@@ -1,0 +1,116 @@
+"""No caller learns of a record outside its audience: a member outside it, an expelled member
+and an anonymous caller each try every RPC of the node service (enumerated from its
+descriptor, so a new RPC cannot be missed) and never see the record, its id, or a head or count
+that reveals it."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from evalfed.client import membership_events as events
+from evalfed.client.channel import CallSigner
+from evalfed.client.node_client import NodeClient
+from evalfed.client.publisher import new_result_record, publish_records
+from evalfed.client.transport import connect_node
+from evalfed.core.records import audience_from_text, body_digest
+from evalfed.server.storage.store import Viewer
+from evalfed.v1 import node_pb2 as pb
+from evalfed.v1.node_pb2_grpc import NodeStub
+from tests.conftest import Federation, wait_for
+from tests.results import result
+
+SERVICE = pb.DESCRIPTOR.services_by_name["Node"]
+
+
+def requests_for(secret_id: str, secret_digest: str) -> dict[str, object]:
+    """One probing request per RPC; a new RPC without an entry here fails the test."""
+    return {
+        "Publish": pb.PublishRequest(),
+        "GetRecord": pb.GetRecordRequest(id=secret_id, bundle=True),
+        "Query": pb.QueryRequest(),
+        "GetHead": pb.GetHeadRequest(origin="us-aisi"),
+        "FindExisting": pb.FindExistingRequest(body_digests=[secret_digest]),
+        "GetInfo": pb.GetInfoRequest(),
+        "Sync": pb.SyncRequest(),
+        "GetStatus": pb.GetStatusRequest(),
+        "UpdatePeers": pb.UpdatePeersRequest(),
+        "SubmitJoinRequest": pb.SubmitJoinRequestRequest(),
+        "ListMembers": pb.ListMembersRequest(),
+        "UpdateBinding": pb.UpdateBindingRequest(),
+    }
+
+
+def call(channel: grpc.Channel, method: str, request: object) -> bytes:
+    """Everything the caller gets back: response bytes, or the error's code and message."""
+    stub = NodeStub(channel)
+    try:
+        if SERVICE.methods_by_name[method].server_streaming:
+            # The records sent (a batch's embargo timestamp changes from call to call).
+            batches = getattr(stub, method)(request, timeout=10)
+            return b"".join(e for batch in batches for e in batch.envelopes)
+        return getattr(stub, method)(request, timeout=10).SerializeToString()
+    except grpc.RpcError as exc:
+        return f"{exc.code().name}: {exc.details()}".encode()
+
+
+@pytest.fixture
+def secret_world(make_node, federation: Federation):
+    """CA is expelled (US and UK voted: US seq 1); then US publishes a public (2), a members'
+    (3) and, at the head of its log, a US-only record (4).
+
+    The secret is the last record of its log on purpose: a later record of the same origin names
+    it as `prev` and its seq leaves a gap, which the hash chain cannot hide (see the note on the
+    hardening issue)."""
+    us = make_node("us-aisi")
+    uk = make_node("uk-aisi", peers=(us.address,))
+    with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
+        publish_records(client, [events.expulsion("ca-aisi", "test")])
+    with NodeClient(us.address, federation.keys["us-aisi"]) as client:
+        client.update_peers([uk.address], [])
+        publish_records(client, [events.expulsion("ca-aisi", "test")])
+        wait_for(us, lambda: not us.service.membership.is_member("ca-aisi"))
+        bodies = [
+            new_result_record(result(task=t), audience_from_text(a))
+            for t, a in (("open", "public"), ("shared", "members"), ("secret", "us-aisi"))
+        ]
+        ids = [o.id for o in publish_records(client, bodies)]
+    return us, ids, body_digest(bodies[2])
+
+
+def test_no_rpc_reveals_a_record_outside_the_audience(secret_world, federation: Federation) -> None:
+    us, (_, shared_id, secret_id), secret_digest = secret_world
+    requests = requests_for(secret_id, secret_digest)
+    decoys = requests_for(DECOY_ID, DECOY_ID)
+    assert set(requests) == {m.name for m in SERVICE.methods}, "a new RPC needs a probe here"
+    secret = us.store.get(secret_id, Viewer("us-aisi"))
+    fed_id = federation.charter.federation_id
+    connection = connect_node(us.address)
+    callers = {
+        "member outside the audience": CallSigner(federation.keys["uk-aisi"], "uk-aisi", fed_id),
+        "expelled member": CallSigner(federation.keys["ca-aisi"], "ca-aisi", fed_id),
+        "anonymous": None,
+    }
+    for who, signer in callers.items():
+        with connection.channel(signer) as channel:
+            for method, request in requests.items():
+                answer = call(channel, method, request)
+                decoy = call(channel, method, decoys[method])
+                # Asking about the secret must look exactly like asking about nothing.
+                assert _masked(answer, secret_id) == _masked(decoy, DECOY_ID), (who, method)
+                for needle in (bytes.fromhex(secret_id), secret.envelope):
+                    assert needle not in answer, f"{who} learned the secret record via {method}"
+
+    with connection.channel(callers["member outside the audience"]) as channel:
+        head = pb.GetHeadResponse.FromString(call(channel, "GetHead", requests["GetHead"]))
+        status = pb.GetStatusResponse.FromString(call(channel, "GetStatus", requests["GetStatus"]))
+    assert (head.seq, head.id) == (3, shared_id)
+    assert status.records == 4 and not status.peers
+    assert ("us-aisi", 3) in [(h.origin, h.seq) for h in status.heads]
+
+
+DECOY_ID = "ab" * 32
+
+
+def _masked(answer: bytes, record_id: str) -> bytes:
+    return answer.replace(record_id.encode(), b"<id>").replace(bytes.fromhex(record_id), b"<id>")
