@@ -1,8 +1,9 @@
-"""Separate node processes: 20,000 records catch up through a relay while the relay is
+"""Separate node processes killed with SIGKILL: 20,000 records catch up through a relay while the relay is
 killed with SIGKILL mid-way and restarted; every node ends with exactly the origin's ids."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,3 +84,44 @@ def test_relay_killed_mid_catch_up_converges(
         held = ids_at(node.address, us_key)
         assert len(held) == RECORDS, node.data_dir.name
         assert set(held) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_publisher_survives_a_node_killed_mid_batch(
+    tmp_path: Path, federation: Federation, new_database, nodes: list[NodeProcess]
+) -> None:
+    """SIGKILL while batches are being stored: after a restart each batch is all there or
+    not at all, and publishing the same results again completes them without duplicates."""
+    us_key = federation.keys["us-aisi"]
+    us = node_process(tmp_path, federation, "us-aisi", new_database())
+    nodes.append(us)
+    us.start()
+    total = 6000
+    bodies = [
+        new_result_record(result(value=i / total), audience_from_text("")) for i in range(total)
+    ]
+    errors: list[Exception] = []
+
+    def publish_all() -> None:
+        try:
+            with NodeClient(us.address, us_key) as client:
+                publish_records(client, bodies)
+        except Exception as exc:
+            errors.append(exc)
+
+    publisher = threading.Thread(target=publish_all)
+    publisher.start()
+    follow_until(us.address, us_key, total // 3)
+    us.kill()
+    publisher.join(timeout=60)
+    assert errors, "the publisher should have seen the node go away"
+    us.start()
+    with NodeClient(us.address, us_key) as client:
+        held = [r.id for r in client.query(QueryRequest(origin="us-aisi", page_size=1000))]
+        assert client.head().seq == len(held)
+        assert len(held) % 1000 == 0  # whole publish batches only
+        outcomes = publish_records(client, bodies)
+        assert sum(o.existed for o in outcomes) == len(held)
+        final = [r.id for r in client.query(QueryRequest(origin="us-aisi", page_size=1000))]
+    assert len(final) == len(set(final)) == total
