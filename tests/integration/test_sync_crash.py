@@ -1,5 +1,5 @@
-"""Separate node processes killed with SIGKILL: 20,000 records catch up through a relay while the relay is
-killed with SIGKILL mid-way and restarted; every node ends with exactly the origin's ids."""
+"""Node processes killed with SIGKILL: mid catch-up through a relay, and mid publish; every
+node ends with exactly the origin's ids, and no batch is half-written."""
 
 from __future__ import annotations
 
