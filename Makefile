@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/evalfed/v1/*.proto)
 PYTEST_ARGS ?=
 
-.PHONY: install protos check-protos demo test lint fmt bench bench-large clean
+.PHONY: install protos check-protos demo test lint fmt bench bench-large fuzz clean
 
 install: $(STAMP)
 
@@ -39,6 +39,23 @@ bench: $(STAMP)
 
 bench-large: $(STAMP)
 	$(BIN)/python -m evalfed.server.bench --records 1000000
+
+# Not part of CI: coverage-guided fuzzing (atheris) of envelope checking and the importers,
+# FUZZ_SECONDS per harness. The corpus grows in build/fuzz/HARNESS, crashes land in
+# build/fuzz/artifacts; set EVALFED_FUZZ_FINDINGS=FILE to log crashes and keep going.
+FUZZ_SECONDS ?= 300
+FUZZ_HARNESSES := envelope import
+FUZZ_DIR := build/fuzz
+
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,inspect,fuzz]'
+	mkdir -p $(FUZZ_DIR)/artifacts
+	for h in $(FUZZ_HARNESSES); do \
+		$(BIN)/python -m tests.fuzz.fuzz_$$h --write-seeds $(FUZZ_DIR)/$$h && \
+		$(BIN)/python -m tests.fuzz.fuzz_$$h $(FUZZ_DIR)/$$h -max_total_time=$(FUZZ_SECONDS) \
+			-timeout=10 -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_DIR)/artifacts/$$h- \
+			-print_final_stats=1 || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

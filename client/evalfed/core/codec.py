@@ -26,15 +26,20 @@ def to_dict(message: Message) -> dict[str, Any]:
 
 
 def _parse_text(text: str, what: str, allow_yaml: bool) -> Any:
+    # Both parsers recurse once per nesting level: a deeply nested document is refused.
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         if not allow_yaml:
             raise InvalidInputError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInputError(f"{what} is nested too deeply") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"{what} is neither valid JSON nor YAML: {exc}") from None
+    except RecursionError:
+        raise InvalidInputError(f"{what} is nested too deeply") from None
 
 
 def _from_dict(data: Any, message: Message, what: str) -> None:
@@ -64,10 +69,12 @@ def _standard_base64(data: dict[str, Any]) -> dict[str, Any]:
 
     data = dict(data)
     data["payload"] = fix(data.get("payload", ""))
-    data["signatures"] = [
-        {**sig, "sig": fix(sig.get("sig", ""))} if isinstance(sig, dict) else sig
-        for sig in data.get("signatures", [])
-    ]
+    signatures = data.get("signatures", [])
+    if isinstance(signatures, list):  # anything else is left for the schema check to refuse
+        data["signatures"] = [
+            {**sig, "sig": fix(sig.get("sig", ""))} if isinstance(sig, dict) else sig
+            for sig in signatures
+        ]
     return data
 
 

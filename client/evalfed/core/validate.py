@@ -34,9 +34,13 @@ def check_result(result: EvaluationResult) -> None:
     for score in result.scores:
         if not score.scorer.strip():
             raise InvalidInputError("every score needs a `scorer` name")
+        if len(score.scorer) > MAX_TEXT:
+            raise InvalidInputError(f"a scorer name is over MAX_TEXT={MAX_TEXT} characters")
         for metric in score.metrics:
             if not metric.name.strip():
                 raise InvalidInputError(f"a metric of scorer {score.scorer!r} has no `name`")
+            if len(metric.name) > MAX_TEXT:
+                raise InvalidInputError(f"a metric name is over MAX_TEXT={MAX_TEXT} characters")
     for label, text in (
         ("model.id", result.model.id),
         ("model.developer", result.model.developer),

@@ -130,3 +130,16 @@ def test_body_digest_ignores_header_but_not_body(federation: Federation) -> None
     assert body_digest(a) == body_digest(b)
     b.result.scores[0].metrics[0].value = 0.9
     assert body_digest(a) != body_digest(b)
+
+
+def test_overlong_scorer_and_metric_names_are_refused(federation: Federation) -> None:
+    from evalfed.core.limits import MAX_TEXT
+    from evalfed.core.validate import check_result
+
+    long_scorer = result()
+    long_scorer.scores[0].scorer = "s" * (MAX_TEXT + 1)
+    long_metric = result()
+    long_metric.scores[0].metrics[0].name = "m" * (MAX_TEXT + 1)
+    for bad in (long_scorer, long_metric):
+        with pytest.raises(InvalidInputError, match="MAX_TEXT"):
+            check_result(bad)

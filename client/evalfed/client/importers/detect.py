@@ -84,5 +84,5 @@ def _is_yaml_native(path: Path) -> bool:
         if path.stat().st_size > MAX_YAML_BYTES:
             return False
         return is_native(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):  # deep nesting
         return False

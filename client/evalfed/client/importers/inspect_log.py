@@ -23,7 +23,9 @@ Mapping (source field -> EvaluationResult):
 
 from __future__ import annotations
 
+import lzma
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,20 @@ STATUS = {
 }
 
 
+# What zipfile raises on a damaged or unreadable archive, besides OSError: bad data from the
+# deflate/bzip2/lzma decompressors, a truncated stream, an unknown method, an encrypted entry,
+# a local header whose name is flagged UTF-8 but is not.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    UnicodeDecodeError,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
 def is_inspect_header(head: Any) -> bool:
     """An Inspect log header: an `eval` spec naming a task and a model."""
     spec = head.get("eval") if isinstance(head, dict) else None
@@ -84,7 +100,7 @@ def load_inspect_eval(path: Path) -> list[Imported]:
                 )
             with open_entry(path, archive, entry) as stream:
                 head = read_json_head(stream)
-    except zipfile.BadZipFile as exc:
+    except _ZIP_ERRORS as exc:
         raise InvalidInputError(f"{path} is a damaged zip archive ({exc})") from None
     except NotJsonError as exc:
         raise InvalidInputError(f"{path}: the Inspect header is not valid JSON ({exc})") from None

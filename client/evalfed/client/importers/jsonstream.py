@@ -4,6 +4,10 @@
 bulky key (`samples`, `reductions`) it stops once the header fields are in, or skips the value
 event by event otherwise, so memory stays flat however large the file is.
 
+Events come from ijson's `basic_parse`, which carries no key path: `parse` builds a path string
+per event, quadratic in the nesting depth (a 100 KB file of `[` took gigabytes). Values are
+built only up to MAX_JSON_DEPTH levels deep, so nothing downstream recurses without bound.
+
 Python's `json` writes NaN and Infinity as bare words, which ijson rejects. `NonFiniteFilter`
 rewrites those words, outside strings only, into sentinel strings that `restore` turns back into
 floats, so a log with a NaN stderr streams like any other.
@@ -25,6 +29,8 @@ from evalfed.core.errors import InvalidInputError
 
 READ_BYTES = 1 << 16
 BULKY_KEYS = frozenset({"samples", "reductions"})
+MAX_JSON_DEPTH = 100
+"""Nesting levels of a header value that is built (a bulky value skipped may nest deeper)."""
 
 _SENTINEL = "\x00evalfed-non-finite:"
 _REPLACEMENTS = {
@@ -97,7 +103,7 @@ def restore(value: Any) -> Any:
     return value
 
 
-Event = tuple[str, str, Any]
+Event = tuple[str, Any]
 
 
 @dataclass(frozen=True)
@@ -109,16 +115,18 @@ class JsonArray:
 
 def _value(events: Iterator[Event], first: Event) -> Any:
     """Builds the value whose first event is `first` from the events that follow it."""
-    _, event, value = first
+    event, value = first
     if event not in ("start_map", "start_array"):
         return value
     builder = ijson.ObjectBuilder()
     builder.event(event, value)
     depth = 1
-    for _, event, value in events:
+    for event, value in events:
         builder.event(event, value)
         if event in ("start_map", "start_array"):
             depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise NotJsonError(f"it nests deeper than MAX_JSON_DEPTH={MAX_JSON_DEPTH}")
         elif event in ("end_map", "end_array"):
             depth -= 1
             if depth == 0:
@@ -127,10 +135,10 @@ def _value(events: Iterator[Event], first: Event) -> Any:
 
 
 def _skip(events: Iterator[Event], first: Event) -> None:
-    if first[1] not in ("start_map", "start_array"):
+    if first[0] not in ("start_map", "start_array"):
         return
     depth = 1
-    for _, event, _ in events:
+    for event, _ in events:
         if event in ("start_map", "start_array"):
             depth += 1
         elif event in ("end_map", "end_array"):
@@ -148,19 +156,20 @@ def read_json_head(
     At a bulky key the reading stops when `header_complete(fields so far)` holds, else the bulky
     value is skipped without being built and reading goes on.
     """
-    events: Iterator[Event] = ijson.parse(NonFiniteFilter(stream), use_float=False)
+    events: Iterator[Event] = ijson.basic_parse(NonFiniteFilter(stream), use_float=False)
     try:
         first = next(events, None)
         if first is None:
             raise NotJsonError("it is empty")
-        if first[1] == "start_array":
+        if first[0] == "start_array":
             item = next(events)
-            return JsonArray(None if item[1] == "end_array" else restore(_value(events, item)))
-        if first[1] != "start_map":
-            return restore(first[2])
+            return JsonArray(None if item[0] == "end_array" else restore(_value(events, item)))
+        if first[0] != "start_map":
+            return restore(first[1])
         head: dict[str, Any] = {}
-        for prefix, event, key in events:
-            if prefix == "" and event == "end_map":
+        # Each value is consumed whole below, so the next event is a key or the object's end.
+        for event, key in events:
+            if event == "end_map":
                 break
             if event != "map_key":
                 raise NotJsonError(f"unexpected {event} at the top level")
