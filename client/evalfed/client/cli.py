@@ -21,7 +21,7 @@ from rich.progress import (
 )
 
 from evalfed.client import cli_members, render
-from evalfed.client.cli_common import Handler, connect, err, node_args, out, read_charter
+from evalfed.client.cli_common import Handler, connect, err, node_args, out, read_charter, show
 from evalfed.client.compare import compare_rows, header_of, signature_checks
 from evalfed.client.export_eee import FORMAT_NAME, to_every_eval_ever
 from evalfed.client.importers import Imported, load_results
@@ -311,11 +311,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        status = client.status()
-    if args.json:
-        out.print(json.dumps(to_dict(status)), markup=False)
-    else:
-        render.status(out, status)
+        show(client.status(), args.json, render.status)
     return 0
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from google.protobuf.message import Message
 from rich.console import Console
 
 from evalfed.client.node_client import NodeClient
+from evalfed.core.codec import to_dict
 from evalfed.core.errors import InvalidInputError
 from evalfed.keys import load_private_key
 
@@ -53,3 +57,11 @@ def node_args(parser: argparse.ArgumentParser, key_required: bool = True) -> Non
         help="your institute's private key file (or EVALFED_KEY)"
         + ("" if key_required else "; without it only public records are shown"),
     )
+
+
+def show(message: Message, as_json: bool, render: Callable[[Console, Any], None]) -> None:
+    """One protobuf answer: as a JSON line (protobuf's mapping), or rendered for people."""
+    if as_json:
+        out.print(json.dumps(to_dict(message)), markup=False)
+    else:
+        render(out, message)

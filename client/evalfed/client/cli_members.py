@@ -4,17 +4,16 @@ expelling, and rotating or revoking an institute's keys."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from evalfed.client import membership_events, render
-from evalfed.client.cli_common import connect, err, node_args, out, read_charter
+from evalfed.client.cli_common import connect, err, node_args, out, read_charter, show
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import publish_records
 from evalfed.client.transport import connect_node
 from evalfed.core.binding import sign_binding
 from evalfed.core.charter import verify_charter
-from evalfed.core.codec import envelope_from_json, to_dict, to_json
+from evalfed.core.codec import envelope_from_json, to_json
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.joins import join_request_id, sign_join_request, verify_join_request
 from evalfed.core.names import check_institute_id
@@ -110,11 +109,7 @@ def cmd_endorse(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with connect(args, need_key=False) as client:
-        members = client.members()
-    if args.json:
-        out.print(json.dumps(to_dict(members)), markup=False)
-    else:
-        render.members(out, members)
+        show(client.members(), args.json, render.members)
     return 0
 
 

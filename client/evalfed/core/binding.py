@@ -3,8 +3,6 @@ certificate) speaks for it. This is what ties transport identity to membership, 
 
 from __future__ import annotations
 
-import hashlib
-
 from google.protobuf.message import DecodeError
 
 from evalfed.core.errors import AuthenticationError
@@ -19,10 +17,6 @@ BINDING_PAYLOAD_TYPE = "application/vnd.evalfed.node-binding.v1+protobuf"
 
 def sign_binding(binding: NodeBinding, institute_key: PrivateKey) -> Envelope:
     return sign_envelope(BINDING_PAYLOAD_TYPE, binding.SerializeToString(), [institute_key])
-
-
-def binding_digest(envelope_bytes: bytes) -> str:
-    return hashlib.sha256(envelope_bytes).hexdigest()
 
 
 def verify_binding(

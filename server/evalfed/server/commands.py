@@ -6,9 +6,10 @@ import argparse
 import logging
 from pathlib import Path
 
+from evalfed.client.cli_common import read_charter
 from evalfed.core.charter import verify_charter
 from evalfed.core.codec import envelope_from_json
-from evalfed.core.errors import InvalidInputError, KeyFileError
+from evalfed.core.errors import KeyFileError
 from evalfed.core.names import check_institute_id
 from evalfed.keys import load_private_key
 from evalfed.server.app import serve
@@ -18,10 +19,7 @@ from evalfed.server.datadir import prepare_data_dir
 
 def node_init(args: argparse.Namespace) -> int:
     data_dir = Path(args.dir)
-    try:
-        charter_text = Path(args.federation).read_text()
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {args.federation}: {exc.strerror}") from None
+    charter_text = read_charter(args.federation)
     charter = verify_charter(envelope_from_json(charter_text, "the federation charter"))
     config = NodeConfig(
         data_dir=data_dir,

@@ -110,7 +110,8 @@ class PeerLink:
                     self.stats.state = "refused"
                 failures += 1
             except Exception as exc:
-                log.exception("sync with %s failed", self.address)
+                if str(exc) != self.stats.last_error:
+                    log.exception("sync with %s failed", self.address)
                 self.stats.last_error = str(exc)
                 failures += 1
             if self._reconnect.is_set():
@@ -168,6 +169,9 @@ class PeerLink:
                 if self._stop.is_set() or failure:
                     break
                 queue.put((batch, self.verifier.submit(list(batch.envelopes))))
+        except grpc.RpcError:
+            if not failure:
+                raise  # otherwise the stream was cancelled because storing failed
         finally:
             queue.put(None)
             storer.join()
