@@ -9,7 +9,6 @@ import pytest
 from evalfed.client.channel import CallSigner
 from evalfed.client.node_client import NodeClient
 from evalfed.client.transport import connect_node
-from evalfed.core.errors import LimitError
 from evalfed.core.limits import MAX_MESSAGE_BYTES
 from evalfed.v1 import node_pb2 as pb
 from evalfed.v1.node_pb2_grpc import NodeStub
@@ -20,15 +19,23 @@ from tests.results import signed_record
 def test_a_caller_over_its_rate_is_refused_and_others_are_served(
     make_node, federation: Federation
 ) -> None:
-    node = make_node("us-aisi", rate_per_caller=1.0, rate_burst=5)
-    with NodeClient(node.address, federation.keys["uk-aisi"]) as uk:
-        for _ in range(4):  # within the burst of 5
-            uk.query_page(pb.QueryRequest())
-        with pytest.raises(LimitError, match="RATE_PER_CALLER=1 calls/s"):
-            for _ in range(5):
-                uk.query_page(pb.QueryRequest())
+    node = make_node("us-aisi", rate_per_caller=2.0, rate_burst=5)
+    fed_id = federation.charter.federation_id
+    uk = CallSigner(federation.keys["uk-aisi"], "uk-aisi", fed_id)
+    with connect_node(node.address).channel(uk) as channel:
+        stub = NodeStub(channel)
+        for _ in range(5):  # the burst
+            stub.Query(pb.QueryRequest(), timeout=10)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.Query(pb.QueryRequest(), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "RATE_PER_CALLER=2 calls/s" in (caught.value.details() or "")
     with NodeClient(node.address, federation.keys["ca-aisi"]) as ca:
         assert ca.query_page(pb.QueryRequest()).records == []
+    # The client library waits out the limit as the node says, instead of failing.
+    with NodeClient(node.address, federation.keys["uk-aisi"]) as client:
+        for _ in range(3):
+            client.query_page(pb.QueryRequest())
 
 
 def test_oversized_message_is_refused(node, federation: Federation) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -11,8 +12,8 @@ from evalfed.client.channel import CallSigner
 from evalfed.client.status import error_of
 from evalfed.client.transport import connect_node
 from evalfed.core.binding import verify_binding
-from evalfed.core.errors import AuthenticationError, EvalfedError
-from evalfed.core.limits import MAX_PUBLISH_BATCH
+from evalfed.core.errors import AuthenticationError, EvalfedError, RateLimitError
+from evalfed.core.limits import MAX_FIND_DIGESTS
 from evalfed.core.membership import Membership
 from evalfed.keys import PrivateKey
 from evalfed.v1 import node_pb2 as pb
@@ -22,6 +23,7 @@ from evalfed.v1.node_pb2_grpc import NodeStub
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT_S = 30.0
+RATE_LIMIT_RETRIES = 20
 
 
 class PublishCall:
@@ -92,10 +94,16 @@ class NodeClient:
         return self.membership.federation_id
 
     def _call(self, method: Callable[..., T], request: object) -> T:
-        try:
-            return method(request, timeout=self.timeout_s)
-        except grpc.RpcError as exc:
-            raise error_of(exc, self.address) from None
+        """One call; a node's rate limit is waited out as it says, up to RATE_LIMIT_RETRIES."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            try:
+                return method(request, timeout=self.timeout_s)
+            except grpc.RpcError as exc:
+                error = error_of(exc, self.address)
+                if not isinstance(error, RateLimitError) or attempt == RATE_LIMIT_RETRIES:
+                    raise error from None
+                time.sleep(error.retry_after_s)
+        raise AssertionError("unreachable")
 
     def head(self, origin: str = "") -> pb.GetHeadResponse:
         return self._call(self.stub.GetHead, pb.GetHeadRequest(origin=origin))
@@ -113,10 +121,10 @@ class NodeClient:
 
     def find_existing(self, digests: list[str]) -> dict[str, str]:
         """Which of these result digests the node already holds, in calls of at most
-        MAX_PUBLISH_BATCH digests."""
+        MAX_FIND_DIGESTS digests."""
         found: dict[str, str] = {}
-        for start in range(0, len(digests), MAX_PUBLISH_BATCH):
-            chunk = digests[start : start + MAX_PUBLISH_BATCH]
+        for start in range(0, len(digests), MAX_FIND_DIGESTS):
+            chunk = digests[start : start + MAX_FIND_DIGESTS]
             found.update(
                 self._call(self.stub.FindExisting, pb.FindExistingRequest(body_digests=chunk)).ids
             )

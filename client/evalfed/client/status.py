@@ -33,6 +33,7 @@ _ERROR_OF: dict[grpc.StatusCode, type[errors.EvalfedError]] = {
 
 HEAD_SEQ = "evalfed-head-seq"
 HEAD_ID = "evalfed-head-id"
+RETRY_AFTER_MS = "evalfed-retry-after-ms"
 
 
 def code_of(error: errors.EvalfedError) -> grpc.StatusCode:
@@ -54,5 +55,10 @@ def error_of(exc: grpc.RpcError, address: str) -> errors.EvalfedError:
         trailers = dict(exc.trailing_metadata() or ())
         head_seq = int(str(trailers.get(HEAD_SEQ, "0")) or 0)
         return errors.ConflictError(detail or "", head_seq, str(trailers.get(HEAD_ID, "")))
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and isinstance(exc, grpc.Call):
+        trailers = dict(exc.trailing_metadata() or ())
+        if RETRY_AFTER_MS in trailers:
+            retry_after_s = int(str(trailers[RETRY_AFTER_MS])) / 1000
+            return errors.RateLimitError(detail or "", retry_after_s)
     cls = _ERROR_OF.get(code, errors.EvalfedError)
     return cls(detail or f"the node answered {code.name}")

@@ -55,5 +55,13 @@ class LimitError(EvalfedError):
     """A named limit (message size, batch size, rate) was exceeded."""
 
 
+class RateLimitError(LimitError):
+    """The caller is over its request rate; it may retry after `retry_after_s`."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class UnavailableError(EvalfedError):
     """A node could not be reached."""

@@ -12,6 +12,9 @@ MAX_PUBLISH_BATCH = 1000
 MAX_MESSAGE_BYTES = 16 << 20
 """One gRPC message, either way."""
 
+MAX_FIND_DIGESTS = 10_000
+"""Result digests in one FindExisting call."""
+
 MAX_METRICS = 10_000
 """Metrics across all scores of one result."""
 

@@ -149,11 +149,14 @@ def build_node(config: NodeConfig) -> Node:
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    if config.insecure:
-        port = server.add_insecure_port(config.listen)
-    else:
-        tls = grpc.ssl_server_credentials([(identity.tls_key_pem, identity.tls_cert_pem)])
-        port = server.add_secure_port(config.listen, tls)
+    try:
+        if config.insecure:
+            port = server.add_insecure_port(config.listen)
+        else:
+            tls = grpc.ssl_server_credentials([(identity.tls_key_pem, identity.tls_cert_pem)])
+            port = server.add_secure_port(config.listen, tls)
+    except RuntimeError:
+        port = 0
     if port == 0:
         raise InvalidInputError(
             f"cannot listen on {config.listen}: the address is in use or invalid"

@@ -13,13 +13,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from math import ceil
 from typing import Any
 
 import grpc
 
-from evalfed.client.status import HEAD_ID, HEAD_SEQ, code_of
+from evalfed.client.status import HEAD_ID, HEAD_SEQ, RETRY_AFTER_MS, code_of
 from evalfed.core.callauth import MAX_CLOCK_SKEW_S, binding_checker, check_call, is_signed_call
-from evalfed.core.errors import AuthenticationError, ConflictError, EvalfedError
+from evalfed.core.errors import AuthenticationError, ConflictError, EvalfedError, RateLimitError
 from evalfed.core.membership import Membership
 from evalfed.keys import PublicKey
 from evalfed.server.ratelimit import RateLimiter
@@ -165,6 +166,8 @@ def _abort(context: grpc.ServicerContext, exc: Exception, method: str) -> None:
     if isinstance(exc, EvalfedError):
         if isinstance(exc, ConflictError):
             context.set_trailing_metadata(((HEAD_SEQ, str(exc.head_seq)), (HEAD_ID, exc.head_id)))
+        if isinstance(exc, RateLimitError):
+            context.set_trailing_metadata(((RETRY_AFTER_MS, str(ceil(exc.retry_after_s * 1000))),))
         log.info("%s refused: %s: %s", method, type(exc).__name__, exc)
         context.abort(code_of(exc), str(exc))
     log.exception("%s failed", method)

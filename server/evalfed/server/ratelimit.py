@@ -6,7 +6,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from evalfed.core.errors import LimitError
+from evalfed.core.errors import RateLimitError
 
 MAX_TRACKED_CALLERS = 10_000
 
@@ -31,7 +31,8 @@ class RateLimiter:
             while len(self._buckets) > MAX_TRACKED_CALLERS:
                 self._buckets.popitem(last=False)
         if not allowed:
-            raise LimitError(
+            raise RateLimitError(
                 f"{caller} is over this node's rate limit RATE_PER_CALLER={self.rate_per_s:g} "
-                f"calls/s (burst {self.burst}); slow down and retry"
+                f"calls/s (burst {self.burst}); slow down and retry",
+                retry_after_s=(1.0 - tokens) / self.rate_per_s,
             )

@@ -18,7 +18,12 @@ from evalfed.core.errors import (
     PermissionDeniedError,
 )
 from evalfed.core.joins import join_request_id, verify_join_request
-from evalfed.core.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PUBLISH_BATCH
+from evalfed.core.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_FIND_DIGESTS,
+    MAX_PAGE_SIZE,
+    MAX_PUBLISH_BATCH,
+)
 from evalfed.core.membership import MEMBERSHIP_KINDS, Membership, MembershipState
 from evalfed.core.names import check_institute_id, check_record_id
 from evalfed.core.timeutil import timestamp_of_us
@@ -164,8 +169,8 @@ class NodeService:
 
     def find_existing(self, digests: Sequence[str], viewer: Viewer) -> dict[str, str]:
         institute = _require_member(viewer)
-        if len(digests) > MAX_PUBLISH_BATCH:
-            raise LimitError(f"at most MAX_PUBLISH_BATCH={MAX_PUBLISH_BATCH} digests per call")
+        if len(digests) > MAX_FIND_DIGESTS:
+            raise LimitError(f"at most MAX_FIND_DIGESTS={MAX_FIND_DIGESTS} digests per call")
         return self.store.find_digests(institute, digests)
 
     def get(self, record_id: str, viewer: Viewer) -> StoredRecord:
