@@ -67,13 +67,13 @@ class NodeService:
     ) -> Iterator[SyncBatch]:
         """What the calling member lacks and may see; then, with follow, each new record."""
         _require_member(viewer)
-        have: dict[str, int] = {}
+        cursors: dict[str, tuple[int, str]] = {}
         for cursor in request.have:
             check_institute_id(cursor.origin)
-            have[cursor.origin] = max(have.get(cursor.origin, 0), cursor.seq)
-        heads = {c.origin: (c.seq, c.id) for c in request.have if c.id}
+            if cursor.seq >= cursors.get(cursor.origin, (0, ""))[0]:
+                cursors[cursor.origin] = (cursor.seq, cursor.id)
         return sync_stream(
-            self.sync_store, viewer, have, heads, request.follow, request.embargo_through_us, active
+            self.sync_store, viewer, cursors, request.follow, request.embargo_through_us, active
         )
 
     def update_peers(self, add: Sequence[str], remove: Sequence[str], viewer: Viewer) -> list[str]:

@@ -50,13 +50,16 @@ def _backlog(
 def sync_stream(
     store: SyncStore,
     viewer: Viewer,
-    have: dict[str, int],
-    heads: dict[str, tuple[int, str]],
+    cursors: dict[str, tuple[int, str]],
     follow: bool,
     embargo_through_us: int,
     active: Callable[[], bool],
 ) -> Iterator[SyncBatch]:
-    """Every record `viewer` lacks and may see; with `follow`, then each new one as stored."""
+    """Every record `viewer` lacks and may see; with `follow`, then each new one as stored.
+
+    `cursors` says, per origin, the seq the caller holds and the id it holds there (a partner
+    holding another record at that seq sends it: fork evidence)."""
+    have = {origin: seq for origin, (seq, _) in cursors.items()}
     last_pos = store.store.max_pos()
     released_through = now_us()
     for envelopes in _batches(
@@ -68,7 +71,8 @@ def sync_stream(
     forked = store.store.forked_origins()
     rivals = (
         row.envelope
-        for origin, (seq, record_id) in heads.items()
+        for origin, (seq, record_id) in cursors.items()
+        if record_id
         for row in store.others_at(viewer, origin, seq, record_id)
     )
     for envelopes in _batches(rivals):
