@@ -29,6 +29,14 @@ class VerifiedRecord:
     id: str
     record: Record
     envelope: Envelope
+    received_bytes: bytes | None = None
+    """The envelope exactly as received, when it came as bytes (stored as is)."""
+
+    @property
+    def envelope_bytes(self) -> bytes:
+        if self.received_bytes is not None:
+            return self.received_bytes
+        return self.envelope.SerializeToString()
 
     @property
     def origin(self) -> str:
@@ -56,8 +64,11 @@ def decode_envelope(data: bytes) -> Envelope:
     return envelope
 
 
-def check_envelope(envelope: Envelope, membership: Membership) -> VerifiedRecord:
-    """Parses and checks one record envelope: type, fields, and a signature by its origin."""
+def check_envelope(
+    envelope: Envelope, membership: Membership, received_bytes: bytes | None = None
+) -> VerifiedRecord:
+    """Parses and checks one record envelope: type, fields, and a signature by its origin.
+    `received_bytes`, when given, are the bytes `envelope` was decoded from."""
     if not envelope.signatures:
         raise SignatureError("the envelope carries no signature")
     if len(envelope.signatures) > MAX_SIGNATURES:
@@ -71,4 +82,4 @@ def check_envelope(envelope: Envelope, membership: Membership) -> VerifiedRecord
         record.origin, record.key_id, record.seq, timestamp_us(record.issued_at)
     )
     verify_signatures(envelope, [key])
-    return VerifiedRecord(record_id(envelope.payload), record, envelope)
+    return VerifiedRecord(record_id(envelope.payload), record, envelope, received_bytes)

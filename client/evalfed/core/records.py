@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from google.protobuf.message import DecodeError
 
@@ -100,8 +100,7 @@ def parse_record(envelope: Envelope) -> Record:
     return record
 
 
-@dataclass(frozen=True)
-class RecordFacts:
+class RecordFacts(NamedTuple):
     """The columns a node indexes a record by, taken from its parsed payload."""
 
     origin: str
@@ -120,25 +119,24 @@ class RecordFacts:
 
 
 def facts_of(record: Record) -> RecordFacts:
-    result = result_of(record)
+    """The indexed columns (on the sync hot path: each field is read once)."""
     kind = kind_of(record)
-    target = ""
-    if kind in ("correction", "retraction"):
-        target = getattr(record, kind).target
+    body: Any = getattr(record, kind) if kind else None
+    result = body.result if kind == "correction" else body if kind == "result" else None
+    target = body.target if kind in ("correction", "retraction") else ""
+    audience = record.audience
     return RecordFacts(
-        origin=record.origin,
-        seq=record.seq,
-        prev=record.prev,
-        kind=kind,
-        model=result.model.id if result else "",
-        task=result.task.name if result else "",
-        issued_at_us=timestamp_us(record.issued_at),
-        audience_scope=record.audience.scope,
-        audience=",".join(record.audience.institutes),
-        embargo_until_us=timestamp_us(record.embargo_until)
-        if record.HasField("embargo_until")
-        else None,
-        target=target,
-        source_sha256=result.source.sha256 if result else "",
-        key_id=record.key_id,
+        record.origin,
+        record.seq,
+        record.prev,
+        kind,
+        result.model.id if result is not None else "",
+        result.task.name if result is not None else "",
+        timestamp_us(record.issued_at),
+        audience.scope,
+        ",".join(audience.institutes),
+        timestamp_us(record.embargo_until) if record.HasField("embargo_until") else None,
+        target,
+        result.source.sha256 if result is not None else "",
+        record.key_id,
     )

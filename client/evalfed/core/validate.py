@@ -8,48 +8,50 @@ from evalfed.core.errors import InvalidInputError
 from evalfed.core.limits import MAX_METRICS, MAX_TEXT
 from evalfed.core.membership import MEMBERSHIP_KINDS
 from evalfed.core.names import check_institute_id, check_record_id
-from evalfed.core.records import kind_of, result_of
+from evalfed.core.records import kind_of
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def check_result(result: EvaluationResult) -> None:
-    """The fields every result needs, and the size limits; raises InvalidInputError."""
-    missing = [
-        name
-        for name, value in (
-            ("model.id", result.model.id),
-            ("task.name", result.task.name),
-        )
-        if not value.strip()
-    ]
+    """The fields every result needs, and the size limits; raises InvalidInputError.
+
+    On the sync hot path: each sub-message is read once.
+    """
+    model, task = result.model, result.task
+    named = (
+        ("model.id", model.id),
+        ("model.developer", model.developer),
+        ("task.name", task.name),
+        ("task.version", task.version),
+    )
+    missing = [label for label, text in (named[0], named[2]) if not text.strip()]
     if missing:
         raise InvalidInputError(f"the result lacks required field(s): {', '.join(missing)}")
-    metrics = sum(len(score.metrics) for score in result.scores)
+    scores = result.scores
+    metrics = sum(len(score.metrics) for score in scores)
     if metrics > MAX_METRICS:
         raise InvalidInputError(
             f"the result has {metrics} metrics, over the limit MAX_METRICS={MAX_METRICS}"
         )
-    for score in result.scores:
-        if not score.scorer.strip():
+    for score in scores:
+        scorer = score.scorer
+        if not scorer.strip():
             raise InvalidInputError("every score needs a `scorer` name")
-        if len(score.scorer) > MAX_TEXT:
+        if len(scorer) > MAX_TEXT:
             raise InvalidInputError(f"a scorer name is over MAX_TEXT={MAX_TEXT} characters")
         for metric in score.metrics:
-            if not metric.name.strip():
-                raise InvalidInputError(f"a metric of scorer {score.scorer!r} has no `name`")
-            if len(metric.name) > MAX_TEXT:
+            name = metric.name
+            if not name.strip():
+                raise InvalidInputError(f"a metric of scorer {scorer!r} has no `name`")
+            if len(name) > MAX_TEXT:
                 raise InvalidInputError(f"a metric name is over MAX_TEXT={MAX_TEXT} characters")
-    for label, text in (
-        ("model.id", result.model.id),
-        ("model.developer", result.model.developer),
-        ("task.name", result.task.name),
-        ("task.version", result.task.version),
-    ):
+    for label, text in named:
         if len(text) > MAX_TEXT:
             raise InvalidInputError(f"{label} is {len(text)} characters, over MAX_TEXT={MAX_TEXT}")
-    if result.source.sha256 and not _HEX64.match(result.source.sha256):
+    sha256 = result.source.sha256
+    if sha256 and not _HEX64.match(sha256):
         raise InvalidInputError("source.sha256 must be 64 lowercase hex characters")
 
 
@@ -73,21 +75,24 @@ def check_record(record: Record, federation_id: str) -> None:
         raise InvalidInputError("record key_id must be the 64-hex id of the signing key")
     if not record.HasField("issued_at"):
         raise InvalidInputError("record issued_at is required")
-    if record.audience.scope == Audience.SCOPE_INSTITUTES:
-        if not record.audience.institutes:
+    audience = record.audience
+    if audience.scope == Audience.SCOPE_INSTITUTES:
+        if not audience.institutes:
             raise InvalidInputError("an audience of named institutes must name at least one")
-        for name in record.audience.institutes:
+        for name in audience.institutes:
             check_institute_id(name)
     kind = kind_of(record)
+    if kind == "result":
+        check_result(record.result)
+        return
     if not kind:
         raise InvalidInputError("the record has no body (result, correction or retraction)")
     if kind in MEMBERSHIP_KINDS:
         _check_membership_event(record)
     if kind in ("correction", "retraction"):
         check_record_id(getattr(record, kind).target)
-    result = result_of(record)
-    if result is not None:
-        check_result(result)
+    if kind == "correction":
+        check_result(record.correction.result)
 
 
 def _check_membership_event(record: Record) -> None:

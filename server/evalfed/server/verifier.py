@@ -34,8 +34,10 @@ class Verifier:
         out: list[Checked] = []
         for item in chunk:
             try:
-                envelope = decode_envelope(item) if isinstance(item, bytes) else item
-                out.append(check_envelope(envelope, self.membership))
+                if isinstance(item, bytes):
+                    out.append(check_envelope(decode_envelope(item), self.membership, item))
+                else:
+                    out.append(check_envelope(item, self.membership))
             except EvalfedError as exc:
                 out.append(("?", f"{_reason(exc)}: {exc}"))
         return out

@@ -57,33 +57,59 @@ class QueryFilter:
     kind: str = ""
 
 
+ROW_COLUMNS = (
+    "id",
+    "origin",
+    "seq",
+    "prev",
+    "kind",
+    "model",
+    "task",
+    "issued_at_us",
+    "audience_scope",
+    "audience",
+    "embargo_until_us",
+    "target",
+    "source_sha256",
+    "body_digest",
+    "envelope",
+    "received_at_us",
+    "received_from",
+    "key_id",
+    "void_reason",
+)
+"""The columns of a new row, in the order `row_of` gives them."""
+
+NewRow = tuple[object, ...]
+
+
 def row_of(
     verified: VerifiedRecord, received_from: str, received_at: int, digest: bool = True
-) -> dict[str, object]:
-    """The row for a record; `digest` records its body digest (for de-duplicating one's own
-    results; other origins' records do not need it)."""
+) -> NewRow:
+    """The row for a record, in ROW_COLUMNS order; `digest` records its body digest (for
+    de-duplicating one's own results; other origins' records do not need it)."""
     facts = verified.facts
-    return {
-        "id": verified.id,
-        "origin": facts.origin,
-        "seq": facts.seq,
-        "prev": facts.prev,
-        "kind": facts.kind,
-        "model": facts.model[:256],
-        "task": facts.task[:256],
-        "issued_at_us": facts.issued_at_us,
-        "audience_scope": facts.audience_scope,
-        "audience": f",{facts.audience}," if facts.audience else "",
-        "embargo_until_us": facts.embargo_until_us,
-        "target": facts.target,
-        "source_sha256": facts.source_sha256,
-        "body_digest": verified.body_digest if digest else "",
-        "envelope": verified.envelope.SerializeToString(),
-        "received_at_us": received_at,
-        "received_from": received_from,
-        "key_id": facts.key_id,
-        "void_reason": "",
-    }
+    return (
+        verified.id,
+        facts.origin,
+        facts.seq,
+        facts.prev,
+        facts.kind,
+        facts.model[:256],
+        facts.task[:256],
+        facts.issued_at_us,
+        facts.audience_scope,
+        f",{facts.audience}," if facts.audience else "",
+        facts.embargo_until_us,
+        facts.target,
+        facts.source_sha256,
+        verified.body_digest if digest else "",
+        verified.envelope_bytes,
+        received_at,
+        received_from,
+        facts.key_id,
+        "",
+    )
 
 
 def visible_to(viewer: Viewer, now: int) -> ColumnElement[bool]:
@@ -124,23 +150,22 @@ class RecordStore:
         return [Head(r.origin, r.head_seq, r.head_id, r.forked) for r in rows]
 
     def visible_heads(self, viewer: Viewer) -> list[Head]:
-        """Per origin, the last valid record `viewer` may see (what it may know of each log)."""
+        """Per origin, the last valid record `viewer` may see (what it may know of each log):
+        one short index walk down each origin's log from its top."""
         visible = and_(visible_to(viewer, now_us()), records.c.void_reason == "")
-        last = (
-            select(records.c.origin, func.max(records.c.seq).label("seq"))
-            .where(visible)
-            .group_by(records.c.origin)
-            .subquery()
-        )
-        query = (
-            select(records.c.origin, records.c.seq, func.min(records.c.id).label("id"))
-            .join(last, and_(records.c.origin == last.c.origin, records.c.seq == last.c.seq))
-            .where(visible)
-            .group_by(records.c.origin, records.c.seq)
-            .order_by(records.c.origin)
-        )
+        heads = []
         with self.engine.connect() as conn:
-            return [Head(r.origin, r.seq, r.id) for r in conn.execute(query)]
+            origins = conn.execute(select(logs.c.origin).order_by(logs.c.origin)).scalars().all()
+            for origin in origins:
+                top = conn.execute(
+                    select(records.c.seq, records.c.id)
+                    .where(records.c.origin == origin, visible)
+                    .order_by(records.c.seq.desc(), records.c.id)
+                    .limit(1)
+                ).first()
+                if top is not None:
+                    heads.append(Head(origin, top.seq, top.id))
+        return heads
 
     def visible_count(self, viewer: Viewer) -> int:
         query = select(func.count()).where(
@@ -221,7 +246,7 @@ class RecordStore:
             }
             digests = _existing_digests(conn, origin, batch)
             results: list[Appended] = []
-            rows: list[dict[str, object]] = []
+            rows: list[NewRow] = []
             seq, head_id = head.seq, head.id
             for verified in batch:
                 digest = verified.body_digest
@@ -264,18 +289,14 @@ class RecordStore:
             return self._last_pos
 
 
-_COLUMNS = [c.name for c in records.columns if c.name != "pos"]
-
-
-def insert_rows(conn: Connection, rows: list[dict[str, object]]) -> None:
+def insert_rows(conn: Connection, rows: list[NewRow]) -> None:
     """Inserts record rows through the driver's executemany (the hot path of sync)."""
-    if conn.dialect.paramstyle == "qmark":
-        sql = (
-            f"INSERT INTO records ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-        )
-        conn.exec_driver_sql(sql, [tuple(row[c] for c in _COLUMNS) for row in rows])
-    else:
-        conn.execute(records.insert(), rows)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO records ({', '.join(ROW_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(ROW_COLUMNS))})"
+    )
+    conn.exec_driver_sql(sql, rows)
 
 
 def head_of(conn: Connection, origin: str, for_update: bool = False) -> Head:

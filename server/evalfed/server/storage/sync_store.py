@@ -16,6 +16,7 @@ from evalfed.core.records import INSTITUTES
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import logs, peers, records
 from evalfed.server.storage.store import (
+    NewRow,
     RecordStore,
     Viewer,
     head_of,
@@ -185,7 +186,7 @@ class SyncStore:
         """
         result = SyncResult()
         received = now_us()
-        rows: list[dict[str, object]] = []
+        rows: list[NewRow] = []
         with self.store.write_lock, self.engine.begin() as conn:
             held = _held_around(conn, batch)
             heads = {o: head_of(conn, o, for_update=True) for o in {v.origin for v in batch}}

@@ -29,8 +29,11 @@ from evalfed.v1.node_pb2_grpc import NodeStub
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S = 0.2
-PIPELINE_DEPTH = 4
-"""Batches checked ahead of the one being stored."""
+PIPELINE_DEPTH = 16
+"""Batches checked ahead of the ones being stored."""
+STORE_MAX_RECORDS = 5_000
+"""Batches already checked and waiting are stored together, up to this many records in one
+transaction: larger transactions write each touched index page once for many records."""
 BACKOFF_MAX_S = 30.0
 REFUSED_RETRY_MAX_S = 5.0
 """A partner that refused us (e.g. while our admission is pending) is asked again this often."""
@@ -146,17 +149,26 @@ class PeerLink:
             channel.close()
 
     def _pipeline(self, call: Iterator[SyncBatch]) -> None:
-        """Checks each batch as it arrives while the one before is being stored, so the
-        signature checks and the database write overlap; batches are stored in order."""
+        """Checks each batch as it arrives while earlier ones are being stored, so the
+        signature checks and the database writes overlap; batches are stored in order."""
         queue: Queue[tuple[SyncBatch, list[Future[list[Checked]]]] | None] = Queue(PIPELINE_DEPTH)
         failure: list[BaseException] = []
 
         def store() -> None:
             while (item := queue.get()) is not None:
+                waiting = [item]
+                count = len(item[0].envelopes)
+                while count < STORE_MAX_RECORDS and not queue.empty():
+                    if (more := queue.get()) is None:
+                        queue.put(None)  # seen again by the outer loop, which then ends
+                        break
+                    waiting.append(more)
+                    count += len(more[0].envelopes)
                 if failure:
                     continue
                 try:
-                    self.ingest(item[0], Verifier.results(item[1]))
+                    checked = [c for _, futures in waiting for c in Verifier.results(futures)]
+                    self.ingest(checked, max(b.embargo_through_us for b, _ in waiting))
                 except BaseException as exc:
                     failure.append(exc)
                     if self._call is not None:
@@ -178,12 +190,13 @@ class PeerLink:
         if failure:
             raise failure[0]
 
-    def ingest(self, batch: SyncBatch, checked: list[Checked]) -> None:
-        """Stores one checked batch; rejected records are logged and counted, never stored."""
+    def ingest(self, checked: list[Checked], embargo_through_us: int) -> None:
+        """Stores checked records (one or more partner batches) in one transaction; rejected
+        records are logged and counted, never stored."""
         self.stats.last_contact_us = now_us()
         verified = [c for c in checked if isinstance(c, VerifiedRecord)]
         rejected = [c for c in checked if not isinstance(c, VerifiedRecord)]
-        result = self.store.append_synced(verified, self.address, batch.embargo_through_us)
+        result = self.store.append_synced(verified, self.address, embargo_through_us)
         if result.new or result.forks:
             self.on_stored(verified)
         for record in verified:
