@@ -170,3 +170,19 @@ def test_zip_entry_name_not_utf8_is_invalid_input(path: Path, data: bytes) -> No
     path.write_bytes(data)
     with pytest.raises(InvalidInputError, match="damaged zip"):
         load_results(path)
+
+
+@pytest.mark.parametrize("shots", [2**32, 2**64, "99999999999999999999999"])
+def test_count_beyond_its_field_is_left_out(path: Path, shots: object) -> None:
+    """Regression (hypothesis): an n-shot past uint32 raised ValueError from protobuf; such a
+    count is not a plausible one and is left out, the rest imported."""
+    data = {
+        "results": {"arc": {"acc,none": 0.5}},
+        "versions": {"arc": 1},
+        "n-shot": {"arc": shots},
+        "config": {"model": "hf", "model_args": "pretrained=org/model"},
+        "model_name": "org/model",
+    }
+    path.write_bytes(json.dumps(data).encode())
+    (result,) = [imported.result for imported in load_results(path)]
+    assert result.task.name == "arc" and result.task.num_fewshot == 0

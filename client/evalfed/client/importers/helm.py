@@ -31,6 +31,7 @@ from typing import Any
 from evalfed.client.importers.common import Imported, finish, not_recognized
 from evalfed.client.importers.redact import Redactor
 from evalfed.client.importers.values import (
+    UINT32_MAX,
     as_count,
     developer_of,
     fill_struct,
@@ -126,7 +127,7 @@ def map_run(run_spec: dict[str, Any], stats: list[Any], redactor: Redactor) -> E
     if adapter.get("method"):
         task_args["method"] = adapter["method"]
     fill_struct(result.task.args, redactor.mapping(task_args, "scenario_spec.args"))
-    shots = as_count(adapter.get("max_train_instances"))
+    shots = as_count(adapter.get("max_train_instances"), UINT32_MAX)
     if shots is not None:
         result.task.num_fewshot = shots
     result.task.suite = ",".join(str(group) for group in run_spec.get("groups") or [])

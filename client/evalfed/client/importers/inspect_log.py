@@ -34,6 +34,7 @@ from evalfed.client.importers.eval_zip import open_entry
 from evalfed.client.importers.jsonstream import NotJsonError, read_json_head
 from evalfed.client.importers.redact import Redactor
 from evalfed.client.importers.values import (
+    UINT32_MAX,
     as_count,
     developer_of,
     fill_struct,
@@ -168,7 +169,7 @@ def _map_run(
     run.status = STATUS.get(str(head.get("status") or ""), Run.STATUS_UNSPECIFIED)
     set_time(run.started_at, stats.get("started_at") or spec.get("created"))
     set_time(run.completed_at, stats.get("completed_at"))
-    epochs = as_count(config.get("epochs"))
+    epochs = as_count(config.get("epochs"), UINT32_MAX)
     if epochs:
         run.epochs = epochs
     limit = _limit(config.get("limit"))
@@ -211,7 +212,7 @@ def _map_dataset(
         dataset.total_samples = total
     results = _dict(head.get("results"))
     config = _dict(spec.get("config"))
-    epochs = as_count(config.get("epochs")) or 1
+    epochs = as_count(config.get("epochs"), UINT32_MAX) or 1
     used = as_count(results.get("completed_samples"))
     if used is None:
         used = as_count(results.get("total_samples"))

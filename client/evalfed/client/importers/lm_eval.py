@@ -30,6 +30,7 @@ from typing import Any
 from evalfed.client.importers.common import Imported, finish, sha256_file
 from evalfed.client.importers.redact import Redactor, is_local_path
 from evalfed.client.importers.values import (
+    UINT32_MAX,
     as_count,
     developer_of,
     fill_struct,
@@ -154,8 +155,8 @@ def _map_task(
     result.task.name = task
     result.task.version = version_text(_dict(data.get("versions")).get(task))
     shots = _dict(data.get("n-shot")).get(task, config.get("num_fewshot"))
-    if as_count(shots) is not None:
-        result.task.num_fewshot = as_count(shots) or 0
+    if (fewshot := as_count(shots, UINT32_MAX)) is not None:
+        result.task.num_fewshot = fewshot
     groups = _dict(data.get("group_subtasks"))
     result.task.suite = next(
         (str(group) for group, members in groups.items() if task in (members or [])), ""
@@ -212,7 +213,7 @@ def _map_run(
     limit = as_count(config.get("limit"))
     if limit:
         run.limit = limit
-    repeats = as_count(task_config.get("repeats"))
+    repeats = as_count(task_config.get("repeats"), UINT32_MAX)
     if repeats:
         run.epochs = repeats
     generation = {

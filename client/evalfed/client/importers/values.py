@@ -99,13 +99,18 @@ def set_metric_stderr(metric: Metric, stderr: Any) -> None:
             metric.stderr = number
 
 
-def as_count(value: Any) -> int | None:
-    """A non-negative whole number, or None."""
+UINT32_MAX = 2**32 - 1
+UINT64_MAX = 2**64 - 1
+
+
+def as_count(value: Any, maximum: int = UINT64_MAX) -> int | None:
+    """A whole number from 0 to `maximum` (the range of the field it goes to), or None."""
+    count = None
     if is_number(value) and math.isfinite(value) and value >= 0 and float(value).is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+        count = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        count = int(value.strip())
+    return count if count is not None and count <= maximum else None
 
 
 def version_text(value: Any) -> str:
