@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+
+log = logging.getLogger("evalfed.storage")
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -50,9 +55,27 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def migrate(engine: Engine) -> None:
-    """Brings the schema to the newest revision (a no-op when it is already there)."""
+    """Brings the schema to the newest revision (a no-op when it is already there), all in one
+    transaction: a node stopped mid-migration restarts from the revision it had."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        if is_sqlite(engine):
+            _transactional_ddl(connection)
+        with connection.begin():
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current != head:
+                log.info("migrating the database schema from %s to %s", current or "empty", head)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+
+def _transactional_ddl(connection: Connection) -> None:
+    """pysqlite begins transactions only before INSERT, UPDATE and DELETE, so each ALTER TABLE
+    committed on its own: a node killed while 0004 filled in key_id kept the new columns at
+    revision 0003 and could not start again ("duplicate column name: key_id"). Here SQLite
+    itself runs the transaction, and its BEGIN covers the DDL too (SQLAlchemy's pysqlite
+    recipe, on this one connection only)."""
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    event.listen(connection, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
