@@ -5,6 +5,8 @@ that reveals it."""
 
 from __future__ import annotations
 
+import threading
+
 import grpc
 import pytest
 
@@ -18,6 +20,7 @@ from evalfed.server.storage.store import Viewer
 from evalfed.v1 import node_pb2 as pb
 from evalfed.v1.node_pb2_grpc import NodeStub
 from tests.conftest import Federation, wait_for
+from tests.partners import CraftedPartner
 from tests.results import result
 
 SERVICE = pb.DESCRIPTOR.services_by_name["Node"]
@@ -114,3 +117,32 @@ DECOY_ID = "ab" * 32
 
 def _masked(answer: bytes, record_id: str) -> bytes:
     return answer.replace(record_id.encode(), b"<id>").replace(bytes.fromhex(record_id), b"<id>")
+
+
+class RecordingPartner(CraftedPartner):
+    """A partner (UK, outside the secret's audience) that keeps the sync requests it gets."""
+
+    def __init__(self, federation: Federation) -> None:
+        super().__init__(federation, "uk-aisi", [])
+        self.requests: list[pb.SyncRequest] = []
+        self.asked = threading.Event()
+
+    def Sync(self, request, context):
+        self.requests.append(request)
+        self.asked.set()
+        yield from super().Sync(request, context)
+
+
+def test_sync_cursors_name_no_record_the_partner_may_not_see(
+    secret_world, federation: Federation, serve_partner
+) -> None:
+    """The cursors a node sends when it asks a partner for records stop at the last record the
+    partner may see: the secret at the head of US's log is neither named nor counted."""
+    us, ids, _ = secret_world
+    partner = RecordingPartner(federation)
+    with NodeClient(us.address, federation.keys["us-aisi"]) as client:
+        client.update_peers([serve_partner(partner)], [])
+    assert partner.asked.wait(10), "the node never asked the partner for records"
+    request = partner.requests[0]
+    assert {c.origin: (c.seq, c.id) for c in request.have}["us-aisi"] == (3, ids[1])
+    assert ids[2].encode() not in request.SerializeToString()

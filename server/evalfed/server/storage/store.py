@@ -149,10 +149,12 @@ class RecordStore:
             rows = conn.execute(select(logs).order_by(logs.c.origin)).all()
         return [Head(r.origin, r.head_seq, r.head_id, r.forked) for r in rows]
 
-    def visible_heads(self, viewer: Viewer) -> list[Head]:
-        """Per origin, the last valid record `viewer` may see (what it may know of each log):
-        one short index walk down each origin's log from its top."""
-        visible = and_(visible_to(viewer, now_us()), records.c.void_reason == "")
+    def visible_heads(self, viewer: Viewer, valid_only: bool = True) -> list[Head]:
+        """Per origin, the last record `viewer` may see (what it may know of each log), valid
+        ones only unless `valid_only` is false: one short index walk down each origin's log."""
+        visible = visible_to(viewer, now_us())
+        if valid_only:
+            visible = and_(visible, records.c.void_reason == "")
         heads = []
         with self.engine.connect() as conn:
             origins = conn.execute(select(logs.c.origin).order_by(logs.c.origin)).scalars().all()

@@ -47,10 +47,10 @@ class SyncStore:
 
     # -- partners and cursors ----------------------------------------------------------------
 
-    def cursors(self) -> dict[str, tuple[int, str]]:
-        """Per origin, the highest seq held and its id: what this node tells a partner it has."""
-        with self.engine.connect() as conn:
-            return {r.origin: (r.head_seq, r.head_id) for r in conn.execute(select(logs))}
+    def cursors(self, partner: Viewer) -> dict[str, tuple[int, str]]:
+        """Per origin, the highest seq held that `partner` may see, and its id: what this node
+        tells the partner it has (a record the partner may not see is not named to it)."""
+        return {h.origin: (h.seq, h.id) for h in self.store.visible_heads(partner, False)}
 
     def others_at(self, viewer: Viewer, origin: str, seq: int, record_id: str) -> list[Row]:
         """Records `viewer` may see at (origin, seq) other than `record_id`: fork evidence."""

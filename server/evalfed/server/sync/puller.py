@@ -21,6 +21,7 @@ import grpc
 
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.timeutil import now_us
+from evalfed.server.storage.store import Viewer
 from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.verifier import Checked, Verifier
 from evalfed.v1.node_pb2 import Cursor, GetStatusRequest, SyncBatch, SyncRequest
@@ -135,8 +136,9 @@ class PeerLink:
             self.stats.heads = {h.origin: h.seq for h in status.heads}
             self.stats.last_contact_us = now_us()
             embargo_through = dict(self.store.peer_list()).get(self.address, 0)
+            cursors = self.store.cursors(Viewer(status.institute or None))
             request = SyncRequest(
-                have=[Cursor(origin=o, seq=s, id=i) for o, (s, i) in self.store.cursors().items()],
+                have=[Cursor(origin=o, seq=s, id=i) for o, (s, i) in cursors.items()],
                 follow=True,
                 embargo_through_us=embargo_through,
             )
