@@ -6,14 +6,13 @@ the caller supplies the membership state the check is made against.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 from google.protobuf.message import DecodeError
 
 from evalfed.core.errors import InvalidInputError, SignatureError
 from evalfed.core.limits import MAX_SIGNATURES
-from evalfed.core.membership import Membership
+from evalfed.core.membership import Membership, MembershipState
 from evalfed.core.records import RecordFacts, body_digest, facts_of, parse_record, record_id
 from evalfed.core.timeutil import timestamp_us
 from evalfed.core.validate import check_record
@@ -22,33 +21,49 @@ from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.record_pb2 import Record
 
 
-@dataclass(frozen=True)
 class VerifiedRecord:
-    """A record whose fields and author signature checked out against the membership."""
+    """A record whose fields and author signature checked out against the membership.
 
-    id: str
-    record: Record
-    envelope: Envelope
-    received_bytes: bytes | None = None
-    """The envelope exactly as received, when it came as bytes (stored as is)."""
+    It holds the envelope bytes as received and the record's indexed facts; the parsed
+    envelope and record are made again from the bytes only when asked for (a record checked
+    in another process crosses over as id, facts and bytes).
+    """
 
-    @property
-    def envelope_bytes(self) -> bytes:
-        if self.received_bytes is not None:
-            return self.received_bytes
-        return self.envelope.SerializeToString()
+    def __init__(
+        self,
+        id: str,
+        facts: RecordFacts,
+        envelope_bytes: bytes,
+        body_digest: str | None = None,
+        parsed: tuple[Envelope, Record] | None = None,
+    ) -> None:
+        self.id = id
+        self.facts = facts
+        self.envelope_bytes = envelope_bytes
+        if body_digest is not None:
+            self.__dict__["body_digest"] = body_digest
+        if parsed is not None:
+            self.__dict__["envelope"], self.__dict__["record"] = parsed
 
     @property
     def origin(self) -> str:
-        return self.record.origin
+        return self.facts.origin
 
     @property
     def seq(self) -> int:
-        return self.record.seq
+        return self.facts.seq
+
+    @property
+    def prev(self) -> str:
+        return self.facts.prev
 
     @cached_property
-    def facts(self) -> RecordFacts:
-        return facts_of(self.record)
+    def envelope(self) -> Envelope:
+        return decode_envelope(self.envelope_bytes)
+
+    @cached_property
+    def record(self) -> Record:
+        return parse_record(self.envelope)
 
     @cached_property
     def body_digest(self) -> str:
@@ -65,10 +80,12 @@ def decode_envelope(data: bytes) -> Envelope:
 
 
 def check_envelope(
-    envelope: Envelope, membership: Membership, received_bytes: bytes | None = None
+    envelope: Envelope,
+    membership: Membership | MembershipState,
+    received_bytes: bytes | None = None,
 ) -> VerifiedRecord:
     """Parses and checks one record envelope: type, fields, and a signature by its origin.
-    `received_bytes`, when given, are the bytes `envelope` was decoded from."""
+    `received_bytes`, when given, are the bytes `envelope` was decoded from (kept as they are)."""
     if not envelope.signatures:
         raise SignatureError("the envelope carries no signature")
     if len(envelope.signatures) > MAX_SIGNATURES:
@@ -82,4 +99,7 @@ def check_envelope(
         record.origin, record.key_id, record.seq, timestamp_us(record.issued_at)
     )
     verify_signatures(envelope, [key])
-    return VerifiedRecord(record_id(envelope.payload), record, envelope, received_bytes)
+    data = envelope.SerializeToString() if received_bytes is None else received_bytes
+    return VerifiedRecord(
+        record_id(envelope.payload), facts_of(record), data, parsed=(envelope, record)
+    )

@@ -100,8 +100,13 @@ def parse_record(envelope: Envelope) -> Record:
     return record
 
 
+INDEXED_TEXT = 256
+"""Model and task names are indexed by their first INDEXED_TEXT characters."""
+
+
 class RecordFacts(NamedTuple):
-    """The columns a node indexes a record by, taken from its parsed payload."""
+    """The columns a node indexes a record by, taken from its parsed payload, with the values
+    the columns hold (names cut to INDEXED_TEXT; named audiences as ",a,b," for LIKE)."""
 
     origin: str
     seq: int
@@ -130,11 +135,11 @@ def facts_of(record: Record) -> RecordFacts:
         record.seq,
         record.prev,
         kind,
-        result.model.id if result is not None else "",
-        result.task.name if result is not None else "",
+        result.model.id[:INDEXED_TEXT] if result is not None else "",
+        result.task.name[:INDEXED_TEXT] if result is not None else "",
         timestamp_us(record.issued_at),
         audience.scope,
-        ",".join(audience.institutes),
+        f",{','.join(audience.institutes)}," if audience.institutes else "",
         timestamp_us(record.embargo_until) if record.HasField("embargo_until") else None,
         target,
         result.source.sha256 if result is not None else "",

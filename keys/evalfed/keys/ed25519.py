@@ -41,6 +41,10 @@ class PublicKey:
     def _loaded(self) -> Ed25519PublicKey:
         return Ed25519PublicKey.from_public_bytes(self.raw)
 
+    def __getstate__(self) -> dict[str, bytes]:
+        """Pickled as its raw bytes alone (the loaded key is made again on use)."""
+        return {"raw": self.raw}
+
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raises SignatureError unless `signature` is this key's over `message`."""
         try:

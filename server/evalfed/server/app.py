@@ -122,7 +122,7 @@ def build_node(config: NodeConfig) -> Node:
             "%s; its records and sync calls are refused until admitted",
             membership.not_member_reason(config.institute),
         )
-    verifier = Verifier(membership)
+    verifier = Verifier(membership, config.institute)
     links = SyncManager(
         SyncStore(store, config.institute),
         peer_opener(identity, membership),

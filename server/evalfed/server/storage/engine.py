@@ -17,6 +17,13 @@ log = logging.getLogger("evalfed.storage")
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 32 * 1024
+"""Page cache per SQLite connection (SQLite's default is 2 MiB). Record ids are hashes, so
+each insert lands on a random page of the id index; a cache that holds the index keeps those
+pages from being read again for every batch (raw inserts of 5,000 rows a transaction into a
+300,000-row table: 37 to 31 µs of CPU per row). A longer WAL (wal_autocheckpoint 10,000) made
+inserts cheaper too, but catch-up from such a node slower (its reads walk the WAL), so the
+checkpoint is left at SQLite's default."""
 
 
 def make_engine(url: str) -> Engine:
@@ -47,6 +54,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ConflictError
-from evalfed.core.records import INSTITUTES, PUBLIC
+from evalfed.core.records import INSTITUTES, PUBLIC, RecordFacts
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import logs, records
 
@@ -57,27 +57,8 @@ class QueryFilter:
     kind: str = ""
 
 
-ROW_COLUMNS = (
-    "id",
-    "origin",
-    "seq",
-    "prev",
-    "kind",
-    "model",
-    "task",
-    "issued_at_us",
-    "audience_scope",
-    "audience",
-    "embargo_until_us",
-    "target",
-    "source_sha256",
-    "body_digest",
-    "envelope",
-    "received_at_us",
-    "received_from",
-    "key_id",
-    "void_reason",
-)
+ROW_COLUMNS = ("id", *RecordFacts._fields, "body_digest", "envelope", "received_at_us",
+               "received_from", "void_reason")  # fmt: skip
 """The columns of a new row, in the order `row_of` gives them."""
 
 NewRow = tuple[object, ...]
@@ -88,26 +69,13 @@ def row_of(
 ) -> NewRow:
     """The row for a record, in ROW_COLUMNS order; `digest` records its body digest (for
     de-duplicating one's own results; other origins' records do not need it)."""
-    facts = verified.facts
     return (
         verified.id,
-        facts.origin,
-        facts.seq,
-        facts.prev,
-        facts.kind,
-        facts.model[:256],
-        facts.task[:256],
-        facts.issued_at_us,
-        facts.audience_scope,
-        f",{facts.audience}," if facts.audience else "",
-        facts.embargo_until_us,
-        facts.target,
-        facts.source_sha256,
+        *verified.facts,
         verified.body_digest if digest else "",
         verified.envelope_bytes,
         received_at,
         received_from,
-        facts.key_id,
         "",
     )
 
@@ -259,7 +227,7 @@ class RecordStore:
                     existing_id, existing_seq = digests[digest]
                     results.append(Appended(existing_id, existing_seq, True))
                     continue
-                if verified.seq != seq + 1 or verified.record.prev != head_id:
+                if verified.seq != seq + 1 or verified.prev != head_id:
                     raise ConflictError(
                         f"record seq {verified.seq} does not extend the head of {origin} "
                         f"(seq {seq}, id {head_id[:16] or '-'}); read the head and sign again",
