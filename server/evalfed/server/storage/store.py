@@ -207,11 +207,15 @@ class RecordStore:
         received = now_us()
         with self.write_lock, self.engine.begin() as conn:
             head = head_of(conn, origin, for_update=True)
-            ids = [v.id for v in batch]
+            # A record's id hashes its payload, origin and seq included, so a stored one is
+            # found at its own (origin, seq): neighbouring entries of the log's index, where
+            # looking ids up would read a random page of the id index for each.
             stored = {
                 r.id: r.seq
                 for r in conn.execute(
-                    select(records.c.id, records.c.seq).where(records.c.id.in_(ids))
+                    select(records.c.id, records.c.seq).where(
+                        records.c.origin == origin, records.c.seq.in_({v.seq for v in batch})
+                    )
                 )
             }
             digests = _existing_digests(conn, origin, batch)
