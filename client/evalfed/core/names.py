@@ -1,4 +1,4 @@
-"""Rules for the short names the federation uses: institute ids and record ids."""
+"""Rules for the short names the federation uses: institute ids, record ids, digests."""
 
 from __future__ import annotations
 
@@ -26,3 +26,11 @@ def check_record_id(record_id: str) -> str:
             f"record id {record_id!r} is not valid: a record id is 64 lowercase hex characters"
         )
     return record_id
+
+
+def check_digest(digest: str) -> str:
+    if not _RECORD_ID.match(digest):
+        raise InvalidInputError(
+            f"body digest {digest[:80]!r} is not valid: a digest is 64 lowercase hex characters"
+        )
+    return digest

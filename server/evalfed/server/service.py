@@ -25,7 +25,7 @@ from evalfed.core.limits import (
     MAX_PUBLISH_BATCH,
 )
 from evalfed.core.membership import MEMBERSHIP_KINDS, Membership, MembershipState
-from evalfed.core.names import check_institute_id, check_record_id
+from evalfed.core.names import check_digest, check_institute_id, check_record_id
 from evalfed.core.timeutil import timestamp_of_us
 from evalfed.server.identity import NodeIdentity
 from evalfed.server.members import MembershipKeeper
@@ -171,7 +171,7 @@ class NodeService:
         institute = _require_member(viewer)
         if len(digests) > MAX_FIND_DIGESTS:
             raise LimitError(f"at most MAX_FIND_DIGESTS={MAX_FIND_DIGESTS} digests per call")
-        return self.store.find_digests(institute, digests)
+        return self.store.find_digests(institute, [check_digest(d) for d in digests])
 
     def get(self, record_id: str, viewer: Viewer) -> StoredRecord:
         row = self.store.get(check_record_id(record_id), viewer)

@@ -26,7 +26,7 @@ records = Table(
     "records",
     metadata,
     Column("pos", Pos, primary_key=True, autoincrement=True),
-    Column("id", ID, nullable=False, unique=True),
+    Column("id", ID, nullable=False),
     Column("origin", String(64), nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("prev", ID, nullable=False),
@@ -45,10 +45,15 @@ records = Table(
     Column("received_from", String(256), nullable=False),
     Column("key_id", ID, nullable=False, default=""),
     Column("void_reason", Text, nullable=False, default=""),
-    Index("ix_records_origin_seq", "origin", "seq"),
+    Column("id_key", BigInteger, nullable=False, server_default="0"),
+    Column("digest_key", BigInteger, nullable=False, server_default="0"),
+    # Ids and digests are looked up by their first 8 bytes (see hash_key); an id hashes its
+    # origin and seq, so it is unique where (origin, seq, id) is.
+    Index("ux_records_origin_seq_id", "origin", "seq", "id", unique=True),
+    Index("ix_records_id_key", "id_key"),
     Index("ix_records_model", "model", "pos"),
     Index("ix_records_task", "task", "pos"),
-    Index("ix_records_origin_digest", "origin", "body_digest"),
+    Index("ix_records_origin_digest_key", "origin", "digest_key"),
     Index("ix_records_target", "target"),
     Index("ix_records_embargo", "embargo_until_us"),
 )

@@ -58,7 +58,7 @@ class QueryFilter:
 
 
 ROW_COLUMNS = ("id", *RecordFacts._fields, "body_digest", "envelope", "received_at_us",
-               "received_from", "void_reason")  # fmt: skip
+               "received_from", "void_reason", "id_key", "digest_key")  # fmt: skip
 """The columns of a new row, in the order `row_of` gives them."""
 
 NewRow = tuple[object, ...]
@@ -69,15 +69,26 @@ def row_of(
 ) -> NewRow:
     """The row for a record, in ROW_COLUMNS order; `digest` records its body digest (for
     de-duplicating one's own results; other origins' records do not need it)."""
+    body_digest = verified.body_digest if digest else ""
     return (
         verified.id,
         *verified.facts,
-        verified.body_digest if digest else "",
+        body_digest,
         verified.envelope_bytes,
         received_at,
         received_from,
         "",
+        hash_key(verified.id),
+        hash_key(body_digest),
     )
+
+
+def hash_key(hex_hash: str) -> int:
+    """The indexed key of a record id or body digest: its first 8 bytes as a signed 64-bit
+    integer (0 for none). Lookups compare the full value too."""
+    if not hex_hash:
+        return 0
+    return int.from_bytes(bytes.fromhex(hex_hash[:16]), "big", signed=True)
 
 
 def visible_to(viewer: Viewer, now: int) -> ColumnElement[bool]:
@@ -149,15 +160,22 @@ class RecordStore:
             return int(conn.execute(select(func.count()).select_from(records)).scalar() or 0)
 
     def get(self, record_id: str, viewer: Viewer) -> Row | None:
-        query = select(records).where(records.c.id == record_id, visible_to(viewer, now_us()))
+        """The record with this id (64 hex characters, checked by the caller), if visible."""
+        query = select(records).where(
+            records.c.id_key == hash_key(record_id),
+            records.c.id == record_id,
+            visible_to(viewer, now_us()),
+        )
         with self.engine.connect() as conn:
             return conn.execute(query).first()
 
     def find_digests(self, origin: str, digests: Sequence[str]) -> dict[str, str]:
+        """Stored results of `origin` by body digest (64 hex characters, checked by the caller)."""
         query = select(records.c.body_digest, records.c.id).where(
             records.c.origin == origin,
+            records.c.digest_key.in_({hash_key(d) for d in digests}),
             records.c.kind == "result",
-            records.c.body_digest.in_(list(digests)),
+            records.c.body_digest.in_(digests),
         )
         with self.engine.connect() as conn:
             return {r.body_digest: r.id for r in conn.execute(query)}
@@ -301,6 +319,7 @@ def _existing_digests(
     digests = [v.body_digest for v in batch]
     query = select(records.c.body_digest, records.c.id, records.c.seq).where(
         records.c.origin == origin,
+        records.c.digest_key.in_({hash_key(d) for d in digests}),
         records.c.kind == "result",
         records.c.body_digest.in_(digests),
     )
