@@ -141,7 +141,7 @@ class RecordStore:
                 top = conn.execute(
                     select(records.c.seq, records.c.id)
                     .where(records.c.origin == origin, visible)
-                    .order_by(records.c.seq.desc(), records.c.id)
+                    .order_by(records.c.seq.desc(), records.c.id.desc())
                     .limit(1)
                 ).first()
                 if top is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from evalfed.core.chain import Fit, HeldIds, place
@@ -82,35 +82,36 @@ class SyncStore:
 
     # -- serving a partner -------------------------------------------------------------------
 
+    def origins(self) -> list[str]:
+        """Every origin this node holds records of."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(logs.c.origin).order_by(logs.c.origin)).scalars())
+
     def backlog(
         self,
         viewer: Viewer,
-        have: dict[str, int],
+        origin: str,
+        after: tuple[int, str | None],
         max_pos: int,
-        after: tuple[str, int, int],
         limit: int,
     ) -> list[Row]:
-        """Records `viewer` may see and lacks, per origin in ascending seq, after key `after`."""
-        origin, seq, pos = after
-        lacking = or_(
-            records.c.origin.not_in(list(have)) if have else true(),
-            *[and_(records.c.origin == o, records.c.seq > s) for o, s in have.items()],
-        )
-        keyset = or_(
-            records.c.origin > origin,
-            and_(records.c.origin == origin, records.c.seq > seq),
-            and_(records.c.origin == origin, records.c.seq == seq, records.c.pos > pos),
-        )
+        """Records of `origin` that `viewer` may see, stored by `max_pos`, in (seq, id) order
+        after `after`: (seq, id), or (seq, None) for everything past that seq. One walk along
+        the (origin, seq, id) index, however many records the node holds."""
+        seq, record_id = after
+        past = records.c.seq > seq
+        if record_id is not None:
+            past = or_(past, and_(records.c.seq == seq, records.c.id > record_id))
         query = (
-            select(records.c.origin, records.c.seq, records.c.pos, records.c.envelope)
+            select(records.c.seq, records.c.id, records.c.envelope)
             .where(
-                visible_to(viewer, now_us()),
-                records.c.void_reason == "",
+                records.c.origin == origin,
+                past,
                 records.c.pos <= max_pos,
-                keyset,
-                lacking,
+                records.c.void_reason == "",
+                visible_to(viewer, now_us()),
             )
-            .order_by(records.c.origin, records.c.seq, records.c.pos)
+            .order_by(records.c.seq, records.c.id)
             .limit(limit)
         )
         with self.engine.connect() as conn:

@@ -1,6 +1,6 @@
 """The serving side of sync: stream what a partner lacks and may see, then follow new records.
 
-The backlog is read in keyset pages (origin, seq, pos) up to the newest record at the start;
+The backlog is read per origin in keyset pages (seq, id) up to the newest record at the start;
 following picks up from there by storage position, so nothing is skipped or sent twice.
 Restricted records whose embargo ends are sent when it ends, and fork evidence (two records
 at one origin and seq) is always sent, whatever the caller's cursor.
@@ -36,15 +36,15 @@ def _batches(envelopes: Iterable[bytes]) -> Iterator[list[bytes]]:
 def _backlog(
     store: SyncStore, viewer: Viewer, have: dict[str, int], max_pos: int
 ) -> Iterator[bytes]:
-    after = ("", 0, 0)
-    while True:
-        rows = store.backlog(viewer, have, max_pos, after, SYNC_BATCH_RECORDS)
-        for row in rows:
-            yield row.envelope
-        if len(rows) < SYNC_BATCH_RECORDS:
-            return
-        last = rows[-1]
-        after = (last.origin, last.seq, last.pos)
+    for origin in store.origins():
+        after: tuple[int, str | None] = (have.get(origin, 0), None)
+        while True:
+            rows = store.backlog(viewer, origin, after, max_pos, SYNC_BATCH_RECORDS)
+            for row in rows:
+                yield row.envelope
+            if len(rows) < SYNC_BATCH_RECORDS:
+                break
+            after = (rows[-1].seq, rows[-1].id)
 
 
 def sync_stream(
