@@ -3,7 +3,11 @@ verified or with the reason it failed, and a change of membership reaches the wo
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -78,3 +82,14 @@ def test_a_rotation_reaches_the_workers(verifier: Verifier, federation: Federati
     verifier.membership.update([rotation])
     after = verifier.check(later)
     assert all(isinstance(c, VerifiedRecord) for c in after)
+
+
+def test_a_killed_worker_is_replaced(verifier: Verifier, federation: Federation) -> None:
+    """A worker killed (say, by the OOM killer) fails the batch it held at most; the next
+    batch is checked by new workers."""
+    datas = us_log(federation, RECORDS)
+    assert all(isinstance(c, VerifiedRecord) for c in verifier.check(datas))
+    os.kill(next(iter(verifier.pool._processes)), signal.SIGKILL)
+    with contextlib.suppress(BrokenProcessPool):
+        verifier.check(datas)
+    assert all(isinstance(c, VerifiedRecord) for c in verifier.check(datas))

@@ -10,6 +10,7 @@ failed. Measured on 2 cores: 15,200 records/s checked and stored against 12,000 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import pickle
 import threading
@@ -22,6 +23,8 @@ from evalfed.core.errors import EvalfedError
 from evalfed.core.membership import Membership, MembershipState
 from evalfed.core.records import RecordFacts
 from evalfed.v1.envelope_pb2 import Envelope
+
+log = logging.getLogger(__name__)
 
 CHECK_PROCESSES = 2
 """Worker processes checking envelopes (the machine's cores)."""
@@ -116,14 +119,20 @@ class Verifier:
         futures = []
         for start in range(0, len(datas), size):
             chunk = datas[start : start + size]
-            try:
-                sent = self.pool.submit(_check_in_worker, version, blob, self.own_institute, chunk)
-            except BrokenProcessPool:
-                with self._lock:
-                    self.pool = self._new_pool()  # a worker died; the next batch gets new ones
-                raise
-            futures.append(_joined(sent, chunk))
+            futures.append(_joined(self._send(version, blob, chunk), chunk))
         return futures
+
+    def _send(self, version: int, blob: bytes, chunk: list[bytes]) -> Future[list[_Outcome]]:
+        """Hands `chunk` to a worker. If a worker has died (killed, out of memory), the batches
+        it held fail with BrokenProcessPool and the pool is replaced for the ones after."""
+        with self._lock:
+            try:
+                return self.pool.submit(_check_in_worker, version, blob, self.own_institute, chunk)
+            except BrokenProcessPool:
+                log.warning("a signature-checking worker died; starting new ones")
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._new_pool()
+                return self.pool.submit(_check_in_worker, version, blob, self.own_institute, chunk)
 
     @staticmethod
     def results(futures: list[Future[list[Checked]]]) -> list[Checked]:
