@@ -19,6 +19,7 @@ from evalfed.core.errors import ConflictError
 from evalfed.core.records import INSTITUTES, PUBLIC, RecordFacts
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import logs, records
+from evalfed.server.storage.stats import TableStats
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class RecordStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.write_lock = threading.Lock()
+        self.stats = TableStats(engine)
         self._appended = threading.Condition()
         self._last_pos = self.max_pos()
 
@@ -265,11 +267,12 @@ class RecordStore:
                 insert_rows(conn, rows)
                 set_head(conn, origin, head, seq, head_id)
         if rows:
-            self.notify_appended()
+            self.notify_appended(len(rows))
         return results
 
-    def notify_appended(self) -> None:
-        """Wakes the streams that follow this store (after a commit)."""
+    def notify_appended(self, rows: int) -> None:
+        """Wakes the streams that follow this store (after committing `rows` new records)."""
+        self.stats.added(rows)
         with self._appended:
             self._last_pos = self.max_pos()
             self._appended.notify_all()

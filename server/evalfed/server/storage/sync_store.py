@@ -226,7 +226,7 @@ class SyncStore:
                     .values(embargo_through_us=embargo_through_us)
                 )
         if rows:
-            self.store.notify_appended()
+            self.store.notify_appended(len(rows))
         return result
 
 
