@@ -32,6 +32,8 @@ class BenchNetwork:
         self.charter = verify_charter(envelope)
         self.database_url = database_url
         self.nodes: list[NodeProcess] = []
+        self.schemas: list[str] = []
+        """PostgreSQL schemas made for the nodes, dropped at the end."""
         self.institute_of: dict[str, str] = {}
         """Each node's institute, by address."""
 
@@ -55,6 +57,7 @@ class BenchNetwork:
         schema = f"bench_{name.replace('-', '_')}_{int(time.time())}"
         with psycopg.connect(self.database_url, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
+        self.schemas.append(schema)
         return f"{self.database_url}?options=-csearch_path%3D{schema}"
 
     def client(self, node: NodeProcess, institute: str = "us-aisi") -> NodeClient:
@@ -74,3 +77,9 @@ class BenchNetwork:
     def close(self) -> None:
         for node in self.nodes:
             node.stop()
+        if self.schemas:
+            import psycopg
+
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                for schema in self.schemas:
+                    conn.execute(f"DROP SCHEMA {schema} CASCADE")
