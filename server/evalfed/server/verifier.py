@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pickle
 import threading
 from collections.abc import Sequence
@@ -26,8 +27,8 @@ from evalfed.v1.envelope_pb2 import Envelope
 
 log = logging.getLogger(__name__)
 
-CHECK_PROCESSES = 2
-"""Worker processes checking envelopes (the machine's cores)."""
+CHECK_PROCESSES = os.cpu_count() or 2
+"""Worker processes checking envelopes: one per core."""
 CHUNK_MIN_RECORDS = 64
 """A batch is split among the workers only in chunks of at least this many records."""
 INLINE_MAX_RECORDS = 16
