@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
 from evalfed.core.chain import Fit, HeldIds, place
@@ -99,9 +99,11 @@ class SyncStore:
         after `after`: (seq, id), or (seq, None) for everything past that seq. One walk along
         the (origin, seq, id) index, however many records the node holds."""
         seq, record_id = after
-        past = records.c.seq > seq
-        if record_id is not None:
-            past = or_(past, and_(records.c.seq == seq, records.c.id > record_id))
+        past = (
+            records.c.seq > seq
+            if record_id is None
+            else tuple_(records.c.seq, records.c.id) > tuple_(seq, record_id)
+        )
         query = (
             select(records.c.seq, records.c.id, records.c.envelope)
             .where(
