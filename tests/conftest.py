@@ -109,6 +109,16 @@ def database_url(new_database: Callable[[], str]) -> str:
 
 
 @pytest.fixture
+def nodes(new_database: Callable[[], str]) -> Iterator[list[object]]:
+    """Node processes (evalfed.server.localnet.NodeProcess) a test starts: stopped at its end,
+    before their databases are dropped."""
+    started: list[Any] = []
+    yield started
+    for node in started:
+        node.stop()
+
+
+@pytest.fixture
 def make_node(
     tmp_path: Path, federation: Federation, new_database: Callable[[], str]
 ) -> Iterator[object]:

@@ -196,15 +196,6 @@ def assert_killed_mid_migration(node: NodeProcess, old_schema: Schema, printed: 
     assert schema_of(node) == old_schema, "the killed migration left part of its changes"
 
 
-@pytest.fixture
-def nodes(new_database: Callable[[], str]) -> Iterator[list[NodeProcess]]:
-    """Node processes, stopped before their databases are dropped."""
-    started: list[NodeProcess] = []
-    yield started
-    for node in started:
-        node.stop()
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_node_killed_mid_migration_restarts_with_every_record(

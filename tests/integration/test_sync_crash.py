@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,14 +37,6 @@ def follow_until(address: str, key, count: int) -> int:
             if len(seen) >= count:
                 return len(seen)
     raise AssertionError("the stream ended early")
-
-
-@pytest.fixture
-def nodes(tmp_path: Path, federation: Federation, new_database) -> Iterator[list[NodeProcess]]:
-    started: list[NodeProcess] = []
-    yield started
-    for node in started:
-        node.stop()
 
 
 @pytest.mark.slow
