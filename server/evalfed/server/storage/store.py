@@ -121,6 +121,11 @@ class RecordStore:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(records.c.pos))).scalar() or 0)
 
+    def origins(self) -> list[str]:
+        """Every origin this node holds records of."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(logs.c.origin).order_by(logs.c.origin)).scalars())
+
     def head(self, origin: str) -> Head:
         with self.engine.connect() as conn:
             return head_of(conn, origin)
@@ -138,8 +143,7 @@ class RecordStore:
             visible = and_(visible, records.c.void_reason == "")
         heads = []
         with self.engine.connect() as conn:
-            origins = conn.execute(select(logs.c.origin).order_by(logs.c.origin)).scalars().all()
-            for origin in origins:
+            for origin in self.origins():
                 top = conn.execute(
                     select(records.c.seq, records.c.id)
                     .where(records.c.origin == origin, visible)

@@ -82,11 +82,6 @@ class SyncStore:
 
     # -- serving a partner -------------------------------------------------------------------
 
-    def origins(self) -> list[str]:
-        """Every origin this node holds records of."""
-        with self.engine.connect() as conn:
-            return list(conn.execute(select(logs.c.origin).order_by(logs.c.origin)).scalars())
-
     def backlog(
         self,
         viewer: Viewer,

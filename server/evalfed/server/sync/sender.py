@@ -36,7 +36,7 @@ def _batches(envelopes: Iterable[bytes]) -> Iterator[list[bytes]]:
 def _backlog(
     store: SyncStore, viewer: Viewer, have: dict[str, int], max_pos: int
 ) -> Iterator[bytes]:
-    for origin in store.origins():
+    for origin in store.store.origins():
         after: tuple[int, str | None] = (have.get(origin, 0), None)
         while True:
             rows = store.backlog(viewer, origin, after, max_pos, SYNC_BATCH_RECORDS)
