@@ -15,7 +15,14 @@ from evalfed.client.channel import CallSigner
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.client.transport import connect_node
-from evalfed.core.records import audience_from_text, body_digest
+from evalfed.core.checks import decode_envelope
+from evalfed.core.records import (
+    audience_from_text,
+    body_digest,
+    parse_record,
+    record_id,
+    record_lane,
+)
 from evalfed.server.storage.store import Viewer
 from evalfed.v1 import node_pb2 as pb
 from evalfed.v1.node_pb2_grpc import NodeStub
@@ -59,12 +66,10 @@ def call(channel: grpc.Channel, method: str, request: object) -> bytes:
 
 @pytest.fixture
 def secret_world(make_node, federation: Federation):
-    """CA is expelled (US and UK voted: US seq 1); then US publishes a public (2), a members'
-    (3) and, at the head of its log, a US-only record (4).
-
-    The secret is the last record of its log on purpose: a later record of the same origin names
-    it as `prev` and its seq leaves a gap, which the hash chain cannot hide (see the note on the
-    hardening issue)."""
+    """CA is expelled (US and UK voted: US seq 1 of its members lane); then US publishes
+    records to the public, to all members, to itself alone (the secret), and after the secret
+    once more to all members and to the public. Returns the US node, the five ids in that
+    order, and the secret's body digest."""
     us = make_node("us-aisi")
     uk = make_node("uk-aisi", peers=(us.address,))
     with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
@@ -75,14 +80,21 @@ def secret_world(make_node, federation: Federation):
         wait_for(us, lambda: not us.service.membership.is_member("ca-aisi"))
         bodies = [
             new_result_record(result(task=t), audience_from_text(a))
-            for t, a in (("open", "public"), ("shared", "members"), ("secret", "us-aisi"))
+            for t, a in (
+                ("open", "public"),
+                ("shared", "members"),
+                ("secret", "us-aisi"),
+                ("shared-after", "members"),
+                ("open-after", "public"),
+            )
         ]
         ids = [o.id for o in publish_records(client, bodies)]
     return us, ids, body_digest(bodies[2])
 
 
 def test_no_rpc_reveals_a_record_outside_the_audience(secret_world, federation: Federation) -> None:
-    us, (_, shared_id, secret_id), secret_digest = secret_world
+    us, ids, secret_digest = secret_world
+    secret_id = ids[2]
     requests = requests_for(secret_id, secret_digest)
     decoys = requests_for(DECOY_ID, DECOY_ID)
     assert set(requests) == {m.name for m in SERVICE.methods}, "a new RPC needs a probe here"
@@ -107,9 +119,44 @@ def test_no_rpc_reveals_a_record_outside_the_audience(secret_world, federation: 
     with connection.channel(callers["member outside the audience"]) as channel:
         head = pb.GetHeadResponse.FromString(call(channel, "GetHead", requests["GetHead"]))
         status = pb.GetStatusResponse.FromString(call(channel, "GetStatus", requests["GetStatus"]))
-    assert (head.seq, head.id) == (3, shared_id)
-    assert status.records == 4 and not status.peers
-    assert ("us-aisi", 3) in [(h.origin, h.seq) for h in status.heads]
+    assert (head.seq, head.id) == (3, ids[3])
+    assert status.records == 6 and not status.peers
+    us_heads = {(h.lane, h.seq) for h in status.heads if h.origin == "us-aisi"}
+    assert us_heads == {("", 3), ("public", 2)}
+
+
+def test_the_logs_a_caller_sees_have_no_gap_where_a_hidden_record_is(
+    secret_world, federation: Federation
+) -> None:
+    """Each lane a caller outside the secret's audience receives is whole: seq 1, 2, 3 ...
+    each naming the one before as prev, so nothing in it points at the secret."""
+    us, ids, _ = secret_world
+    fed_id = federation.charter.federation_id
+    with connect_node(us.address).channel(
+        CallSigner(federation.keys["uk-aisi"], "uk-aisi", fed_id)
+    ) as channel:
+        synced = [
+            data for batch in NodeStub(channel).Sync(pb.SyncRequest(), timeout=10)
+            for data in batch.envelopes
+        ]  # fmt: skip
+    with connect_node(us.address).channel(None) as channel:
+        queried = NodeStub(channel).Query(pb.QueryRequest(page_size=100), timeout=10).records
+    for who, envelopes, expected in (
+        ("member outside the audience", synced, {ids[0], ids[1], ids[3], ids[4]}),
+        ("anonymous", [r.envelope.SerializeToString() for r in queried], {ids[0], ids[4]}),
+    ):
+        records = {record_id(e.payload): parse_record(e) for e in map(decode_envelope, envelopes)}
+        assert expected <= set(records) and ids[2] not in records, who
+        logs: dict[tuple[str, str], dict[int, tuple[str, str]]] = {}
+        for rid, record in records.items():
+            logs.setdefault((record.origin, record_lane(record)), {})[record.seq] = (
+                rid,
+                record.prev,
+            )
+        for key, chain in logs.items():
+            assert sorted(chain) == list(range(1, len(chain) + 1)), (who, key)
+            for seq, (_, prev) in chain.items():
+                assert prev == (chain[seq - 1][0] if seq > 1 else ""), (who, key, seq)
 
 
 DECOY_ID = "ab" * 32
@@ -137,12 +184,13 @@ def test_sync_cursors_name_no_record_the_partner_may_not_see(
     secret_world, federation: Federation, serve_partner
 ) -> None:
     """The cursors a node sends when it asks a partner for records stop at the last record the
-    partner may see: the secret at the head of US's log is neither named nor counted."""
+    partner may see: the secret's lane is neither named nor counted."""
     us, ids, _ = secret_world
     partner = RecordingPartner(federation)
     with NodeClient(us.address, federation.keys["us-aisi"]) as client:
         client.update_peers([serve_partner(partner)], [])
     assert partner.asked.wait(10), "the node never asked the partner for records"
     request = partner.requests[0]
-    assert {c.origin: (c.seq, c.id) for c in request.have}["us-aisi"] == (3, ids[1])
+    us_cursors = {c.lane: (c.seq, c.id) for c in request.have if c.origin == "us-aisi"}
+    assert us_cursors == {"": (3, ids[3]), "public": (2, ids[4])}
     assert ids[2].encode() not in request.SerializeToString()

@@ -105,8 +105,9 @@ class NodeClient:
                 time.sleep(error.retry_after_s)
         raise AssertionError("unreachable")
 
-    def head(self, origin: str = "") -> pb.GetHeadResponse:
-        return self._call(self.stub.GetHead, pb.GetHeadRequest(origin=origin))
+    def head(self, origin: str = "", lane: str = "") -> pb.GetHeadResponse:
+        """A log's head: `origin` (empty: the node's institute) in `lane` (empty: members)."""
+        return self._call(self.stub.GetHead, pb.GetHeadRequest(origin=origin, lane=lane))
 
     def publish_async(self, envelopes: list[Envelope]) -> PublishCall:
         """Sends a publish without waiting; `.result()` gives its outcome or raises."""
@@ -168,10 +169,12 @@ class NodeClient:
         response = self._call(self.stub.UpdatePeers, pb.UpdatePeersRequest(add=add, remove=remove))
         return list(response.peers)
 
-    def follow(self, have: dict[str, int] | None = None) -> Iterator[pb.SyncBatch]:
-        """The node's sync stream as this caller may see it: backlog, then live records."""
+    def follow(self, have: dict[tuple[str, str], int] | None = None) -> Iterator[pb.SyncBatch]:
+        """The node's sync stream as this caller may see it: backlog past `have` (the seq held
+        per log, (origin, lane)), then live records."""
         request = pb.SyncRequest(
-            have=[pb.Cursor(origin=o, seq=s) for o, s in (have or {}).items()], follow=True
+            have=[pb.Cursor(origin=o, lane=lane, seq=s) for (o, lane), s in (have or {}).items()],
+            follow=True,
         )
         try:
             yield from self.stub.Sync(request)

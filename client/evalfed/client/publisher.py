@@ -1,7 +1,8 @@
-"""Publishing results: build each record, sign it locally, append it at the node's head.
+"""Publishing results: build each record, sign it locally, append it at its lane's head.
 
-The node never sees the private key. A head that moved under us (another publisher) gives a
-conflict; we re-read the head, re-sign and retry. A result the node already holds (the same
+The node never sees the private key. Each audience has its own lane of the institute's log
+(see evalfed.core.records.lane_of). A head that moved under us (another publisher) gives a
+conflict; we re-read the heads, re-sign and retry. A result the node already holds (the same
 body from the same institute) is reported as existing and not published again.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from evalfed.client.node_client import NodeClient, PublishCall, require_key
 from evalfed.core.errors import ConflictError
 from evalfed.core.limits import MAX_PUBLISH_BATCH
-from evalfed.core.records import body_digest, record_id, sign_record
+from evalfed.core.records import body_digest, record_id, record_lane, sign_record
 from evalfed.core.timeutil import now_us, timestamp_of_us
 from evalfed.core.validate import check_result
 from evalfed.v1.envelope_pb2 import Envelope
@@ -82,14 +83,12 @@ def _publish_pipelined(
     batches: list[list[int]],
     outcomes: dict[int, Outcome],
 ) -> None:
-    """Signs batch k+1 while the node checks and stores batch k (the chain continues from the
+    """Signs batch k+1 while the node checks and stores batch k (the chains continue from the
     ids we signed, so it need not wait); at most PUBLISH_IN_FLIGHT batches are outstanding."""
-    head = client.head()
-    seq, prev = head.seq, head.id
+    heads: dict[str, tuple[int, str]] = {}
     in_flight: deque[tuple[list[int], PublishCall]] = deque()
     for batch in batches:
-        envelopes = _sign_chain(client, [bodies[i] for i in batch], seq, prev)
-        seq, prev = seq + len(envelopes), record_id(envelopes[-1].payload)
+        envelopes = _sign_chain(client, [bodies[i] for i in batch], heads)
         in_flight.append((batch, client.publish_async(envelopes)))
         if len(in_flight) >= PUBLISH_IN_FLIGHT:
             _collect(*in_flight.popleft(), outcomes)
@@ -121,23 +120,28 @@ def _batches(indexes: list[int], bodies: Sequence[Record]) -> list[list[int]]:
 
 
 def _sign_chain(
-    client: NodeClient, bodies: Sequence[Record], head_seq: int, head_id: str
+    client: NodeClient, bodies: Sequence[Record], heads: dict[str, tuple[int, str]]
 ) -> list[Envelope]:
+    """Signs each body at the head of its lane; `heads` (lane: seq, id) is read from the node
+    for a lane not in it yet, and moves on with each record signed."""
     signing_key = require_key(client)
     envelopes = []
-    prev, seq = head_id, head_seq
     issued = now_us()
     for body in bodies:
-        seq += 1
         record = Record()
         record.CopyFrom(body)
         record.federation_id = client.federation_id
         record.origin = client.institute
-        record.seq = seq
+        lane = record_lane(record)
+        if lane not in heads:
+            head = client.head(lane=lane)
+            heads[lane] = (head.seq, head.id)
+        seq, prev = heads[lane]
+        record.seq = seq + 1
         record.prev = prev
         record.key_id = signing_key.key_id
         record.issued_at.CopyFrom(timestamp_of_us(issued))
         envelope = sign_record(record, signing_key)
         envelopes.append(envelope)
-        prev = record_id(envelope.payload)
+        heads[lane] = (record.seq, record_id(envelope.payload))
     return envelopes

@@ -115,17 +115,17 @@ def charter(console: Console, verified: VerifiedCharter) -> None:
 
 
 def status(console: Console, status: GetStatusResponse) -> None:
-    """The node, its partners' links and lag, and per-origin heads."""
+    """The node, its partners' links and lag, and the heads of each log (origin and lane)."""
     console.print(f"node of {status.institute}, federation {status.federation_id[:16]}")
     console.print(f"{status.records} record(s) held")
     if status.forked_origins:
         console.print(f"[bold red]FORKED origins: {', '.join(status.forked_origins)}[/]")
-    ours = {h.origin: h.seq for h in status.heads}
+    ours = {(h.origin, h.lane): h.seq for h in status.heads}
     partners = Table(title="partners")
     for column in ("partner", "institute", "state", "last contact", "received", "rejected", "lag"):
         partners.add_column(column)
     for peer in status.peers:
-        lag = sum(max(0, h.seq - ours.get(h.origin, 0)) for h in peer.heads)
+        lag = sum(max(0, h.seq - ours.get((h.origin, h.lane), 0)) for h in peer.heads)
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(peer.rejected_by_reason.items()))
         contact = (
             iso_of_us(timestamp_us(peer.last_contact)) if peer.HasField("last_contact") else "never"
@@ -142,14 +142,20 @@ def status(console: Console, status: GetStatusResponse) -> None:
         )
     console.print(partners)
     heads = Table(title="heads")
-    columns = ["origin", "here", *[p.institute or p.address for p in status.peers], "forked"]
+    columns = [
+        "origin", "lane", "here", *[p.institute or p.address for p in status.peers], "forked"
+    ]  # fmt: skip
     for column in columns:
         heads.add_column(column)
-    origins = sorted(set(ours) | {h.origin for p in status.peers for h in p.heads})
-    for origin in origins:
-        at_peers = [str({h.origin: h.seq for h in p.heads}.get(origin, 0)) for p in status.peers]
-        forked = "FORKED" if origin in status.forked_origins else ""
-        heads.add_row(origin, str(ours.get(origin, 0)), *at_peers, forked)
+    forked = {(h.origin, h.lane) for h in status.heads if h.forked}
+    logs = sorted(set(ours) | {(h.origin, h.lane) for p in status.peers for h in p.heads})
+    for key in logs:
+        at_peers = [
+            str({(h.origin, h.lane): h.seq for h in p.heads}.get(key, 0)) for p in status.peers
+        ]
+        lane = key[1] or "members"
+        mark = "FORKED" if key in forked else ""
+        heads.add_row(key[0], lane, str(ours.get(key, 0)), *at_peers, mark)
     console.print(heads)
 
 

@@ -14,7 +14,6 @@ from evalfed.core.errors import InvalidInputError, SignatureError
 from evalfed.core.limits import MAX_SIGNATURES
 from evalfed.core.membership import Membership, MembershipState
 from evalfed.core.records import RecordFacts, body_digest, facts_of, parse_record, record_id
-from evalfed.core.timeutil import timestamp_us
 from evalfed.core.validate import check_record
 from evalfed.keys.dsse import verify_signatures
 from evalfed.v1.envelope_pb2 import Envelope
@@ -95,11 +94,10 @@ def check_envelope(
         )
     record = parse_record(envelope)
     check_record(record, membership.federation_id)
+    facts = facts_of(record)
     key = membership.signing_key(
-        record.origin, record.key_id, record.seq, timestamp_us(record.issued_at)
+        facts.origin, facts.key_id, facts.seq, facts.issued_at_us, facts.lane
     )
     verify_signatures(envelope, [key])
     data = envelope.SerializeToString() if received_bytes is None else received_bytes
-    return VerifiedRecord(
-        record_id(envelope.payload), facts_of(record), data, parsed=(envelope, record)
-    )
+    return VerifiedRecord(record_id(envelope.payload), facts, data, parsed=(envelope, record))

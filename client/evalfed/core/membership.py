@@ -7,10 +7,13 @@ newcomer's own records apply once others' endorsements have admitted it). Admiss
 distinct member institutes, never keys, and a request's endorsements by non-members count for
 nothing (TUF's two threshold lessons).
 
-Key validity is by position in the origin's own log: a rotation at seq r ends the old key after
-r; a revocation at seq r ends it likewise (and, with `compromised_since`, also rejects what it
-signed from that time on); an expulsion rejects what the member signed from the time the
-threshold of votes was reached.
+Key validity is by position in the origin's members lane, where membership events are: a
+rotation at seq r ends the old key after r; a revocation at seq r ends it likewise (and, with
+`compromised_since`, also rejects what it signed from that time on); an expulsion rejects what
+the member signed from the time the threshold of votes was reached. A record in another lane
+(a public or restricted audience) has no position in the members lane, so there the ends are
+by time: a key is valid from the issue time of the rotation that named it until that of the
+rotation or revocation that ended it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from evalfed.core.charter import VerifiedCharter
 from evalfed.core.errors import EvalfedError, UnknownSignerError
 from evalfed.core.joins import join_request_id, rotation_message, verify_join_request
-from evalfed.core.records import kind_of, parse_record, record_id
+from evalfed.core.records import MEMBERS_LANE, kind_of, parse_record, record_id
 from evalfed.core.timeutil import iso_of_us, timestamp_us
 from evalfed.keys import PublicKey
 from evalfed.keys.dsse import verify_signatures
@@ -42,6 +45,17 @@ class KeyPeriod:
     until_seq: int | None = None
     revoked: bool = False
     compromised_since_us: int | None = None
+    from_us: int | None = None
+    until_us: int | None = None
+    """The same period by issue time, for records outside the members lane."""
+
+    def ended(self, seq: int, issued_at_us: int, lane: str) -> bool:
+        """Whether a record at `seq` of `lane`, issued at `issued_at_us`, is outside it."""
+        if lane == MEMBERS_LANE:
+            return seq < self.from_seq or (self.until_seq is not None and seq > self.until_seq)
+        return (self.from_us is not None and issued_at_us < self.from_us) or (
+            self.until_us is not None and issued_at_us >= self.until_us
+        )
 
 
 @dataclass
@@ -108,8 +122,10 @@ class MembershipState:
             )
         return f"{institute} is not a member of this federation"
 
-    def signing_key(self, origin: str, key_id: str, seq: int, issued_at_us: int) -> PublicKey:
-        """The key that may sign `origin`'s record at `seq`, issued at `issued_at_us`."""
+    def signing_key(
+        self, origin: str, key_id: str, seq: int, issued_at_us: int, lane: str = MEMBERS_LANE
+    ) -> PublicKey:
+        """The key that may sign `origin`'s record at `seq` of `lane`, issued at `issued_at_us`."""
         member = self.members.get(origin)
         if member is None or (
             member.expelled_at_us is not None and issued_at_us >= member.expelled_at_us
@@ -122,10 +138,15 @@ class MembershipState:
             raise UnknownSignerError(
                 f"key {key_id[:16]} is not a key of {origin}; sign with the institute's key"
             )
-        if seq < period.from_seq or (period.until_seq is not None and seq > period.until_seq):
+        if period.ended(seq, issued_at_us, lane):
             ended = "revoked" if period.revoked else "rotated out"
+            when = (
+                f"at seq {period.until_seq}"
+                if lane == MEMBERS_LANE
+                else f"at {iso_of_us(period.until_us or 0)}"
+            )
             raise UnknownSignerError(
-                f"key {key_id[:16]} of {origin} was {ended} at seq {period.until_seq}; "
+                f"key {key_id[:16]} of {origin} was {ended} {when}; "
                 f"record {seq} must be signed by the institute's current key"
             )
         if period.compromised_since_us is not None and issued_at_us >= period.compromised_since_us:
@@ -228,9 +249,18 @@ def _apply(record: Record, state: MembershipState) -> None:
             or not PublicKey(new_key).is_valid(record.rotation.possession, message)
         ):
             return
-        member.set_period(replace(old, until_seq=_earliest(old.until_seq, record.seq)))
+        issued = timestamp_us(record.issued_at)
+        member.set_period(
+            replace(
+                old,
+                until_seq=_earliest(old.until_seq, record.seq),
+                until_us=_earliest(old.until_us, issued),
+            )
+        )
         if member.period(PublicKey(new_key).key_id) is None:
-            member.keys.append(KeyPeriod(PublicKey(new_key), from_seq=record.seq + 1))
+            member.keys.append(
+                KeyPeriod(PublicKey(new_key), from_seq=record.seq + 1, from_us=issued)
+            )
     elif kind == "revocation":
         target = member.period(record.revocation.key_id)
         if target is None:
@@ -244,6 +274,7 @@ def _apply(record: Record, state: MembershipState) -> None:
             replace(
                 target,
                 until_seq=_earliest(target.until_seq, record.seq),
+                until_us=_earliest(target.until_us, timestamp_us(record.issued_at)),
                 revoked=True,
                 compromised_since_us=since,
             )
@@ -289,8 +320,8 @@ def _endorse(record: Record, state: MembershipState) -> None:
             del state.pending[other]
 
 
-def _earliest(current: int | None, seq: int) -> int:
-    return seq if current is None else min(current, seq)
+def _earliest(current: int | None, bound: int) -> int:
+    return bound if current is None else min(current, bound)
 
 
 class Membership:
@@ -336,8 +367,10 @@ class Membership:
         """Keys that may speak for `institute` now (calls, node bindings)."""
         return self._state.speaking_keys(institute)
 
-    def signing_key(self, origin: str, key_id: str, seq: int, issued_at_us: int) -> PublicKey:
-        return self._state.signing_key(origin, key_id, seq, issued_at_us)
+    def signing_key(
+        self, origin: str, key_id: str, seq: int, issued_at_us: int, lane: str = MEMBERS_LANE
+    ) -> PublicKey:
+        return self._state.signing_key(origin, key_id, seq, issued_at_us, lane)
 
     def not_member_reason(self, institute: str) -> str:
         return self._state.not_member_reason(institute)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from google.protobuf.message import DecodeError
@@ -45,6 +47,45 @@ def audience_text(audience: Audience) -> str:
     if audience.scope == INSTITUTES:
         return ",".join(audience.institutes)
     return "members"
+
+
+MEMBERS_LANE = ""
+"""The lane of records every member may see, membership events among them."""
+PUBLIC_LANE = "public"
+LANE_DIGEST_HEX = 32
+_LANE_DIGEST = re.compile(f"to:[0-9a-f]{{{LANE_DIGEST_HEX}}}")
+
+
+def lane_of(
+    origin: str, scope: int, institutes: Iterable[str], embargo_until_us: int | None
+) -> str:
+    """The lane a record is chained in: its origin keeps one log per audience, so a record's
+    seq and prev say nothing of records its readers may not see. A named audience's lane is
+    `to:` and a digest of the institutes besides the origin and of the embargo, if any (a
+    fixed length, however many are named)."""
+    if scope == PUBLIC:
+        return PUBLIC_LANE
+    if scope != INSTITUTES:
+        return MEMBERS_LANE
+    audience = ",".join(sorted(set(institutes) - {origin}))
+    if embargo_until_us is not None:
+        audience += f"@{embargo_until_us}"
+    return "to:" + hashlib.sha256(audience.encode()).hexdigest()[:LANE_DIGEST_HEX]
+
+
+def check_lane(lane: str) -> str:
+    """`lane` itself, when it is one that `lane_of` gives."""
+    if lane in (MEMBERS_LANE, PUBLIC_LANE) or _LANE_DIGEST.fullmatch(lane):
+        return lane
+    raise InvalidInputError(
+        f"lane {lane[:48]!r} is not a lane: empty (all members), 'public', or 'to:' and "
+        f"{LANE_DIGEST_HEX} lowercase hex characters"
+    )
+
+
+def record_lane(record: Record) -> str:
+    embargo = timestamp_us(record.embargo_until) if record.HasField("embargo_until") else None
+    return lane_of(record.origin, record.audience.scope, record.audience.institutes, embargo)
 
 
 def kind_of(record: Record) -> str:
@@ -121,6 +162,7 @@ class RecordFacts(NamedTuple):
     target: str
     source_sha256: str
     key_id: str
+    lane: str
 
 
 def facts_of(record: Record) -> RecordFacts:
@@ -130,6 +172,7 @@ def facts_of(record: Record) -> RecordFacts:
     result = body.result if kind == "correction" else body if kind == "result" else None
     target = body.target if kind in ("correction", "retraction") else ""
     audience = record.audience
+    embargo = timestamp_us(record.embargo_until) if record.HasField("embargo_until") else None
     return RecordFacts(
         record.origin,
         record.seq,
@@ -140,8 +183,9 @@ def facts_of(record: Record) -> RecordFacts:
         timestamp_us(record.issued_at),
         audience.scope,
         f",{','.join(audience.institutes)}," if audience.institutes else "",
-        timestamp_us(record.embargo_until) if record.HasField("embargo_until") else None,
+        embargo,
         target,
         result.source.sha256 if result is not None else "",
         record.key_id,
+        lane_of(record.origin, audience.scope, audience.institutes, embargo),
     )

@@ -97,9 +97,9 @@ def check_record(record: Record, federation_id: str) -> None:
 
 def _check_membership_event(record: Record) -> None:
     """Membership events are for every member to see, and carry what they name."""
-    if record.audience.scope == Audience.SCOPE_INSTITUTES or record.HasField("embargo_until"):
+    if record.audience.scope != Audience.SCOPE_MEMBERS or record.HasField("embargo_until"):
         raise InvalidInputError(
-            "membership records are seen by all members: no audience or embargo"
+            "membership records are seen by all members: the members audience, no embargo"
         )
     kind = kind_of(record)
     if kind == "endorsement" and not record.endorsement.join_request:

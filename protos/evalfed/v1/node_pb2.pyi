@@ -193,20 +193,24 @@ class QueryResponse(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[StoredRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetHeadRequest(_message.Message):
-    __slots__ = ("origin",)
+    __slots__ = ("origin", "lane")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
     origin: str
-    def __init__(self, origin: _Optional[str] = ...) -> None: ...
+    lane: str
+    def __init__(self, origin: _Optional[str] = ..., lane: _Optional[str] = ...) -> None: ...
 
 class GetHeadResponse(_message.Message):
-    __slots__ = ("origin", "seq", "id")
+    __slots__ = ("origin", "seq", "id", "lane")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
     origin: str
     seq: int
     id: str
-    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ...) -> None: ...
+    lane: str
+    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ..., lane: _Optional[str] = ...) -> None: ...
 
 class FindExistingRequest(_message.Message):
     __slots__ = ("body_digests",)
@@ -250,14 +254,16 @@ class GetInfoResponse(_message.Message):
     def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., charter: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., version: _Optional[str] = ..., insecure: _Optional[bool] = ..., node_binding: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., membership: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ...) -> None: ...
 
 class Cursor(_message.Message):
-    __slots__ = ("origin", "seq", "id")
+    __slots__ = ("origin", "seq", "id", "lane")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
     origin: str
     seq: int
     id: str
-    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ...) -> None: ...
+    lane: str
+    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ..., lane: _Optional[str] = ...) -> None: ...
 
 class SyncRequest(_message.Message):
     __slots__ = ("have", "follow", "embargo_through_us")
@@ -300,16 +306,18 @@ class GetStatusResponse(_message.Message):
     def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., heads: _Optional[_Iterable[_Union[OriginHead, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., forked_origins: _Optional[_Iterable[str]] = ..., records: _Optional[int] = ...) -> None: ...
 
 class OriginHead(_message.Message):
-    __slots__ = ("origin", "seq", "id", "forked")
+    __slots__ = ("origin", "seq", "id", "forked", "lane")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     FORKED_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
     origin: str
     seq: int
     id: str
     forked: bool
-    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ..., forked: _Optional[bool] = ...) -> None: ...
+    lane: str
+    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ..., forked: _Optional[bool] = ..., lane: _Optional[str] = ...) -> None: ...
 
 class PeerStatus(_message.Message):
     __slots__ = ("address", "institute", "state", "last_contact", "received", "rejected", "rejected_by_reason", "last_error", "heads")

@@ -97,11 +97,11 @@ def start_node(data_dir: Path) -> NodeProcess:
 def wait_for_records(address: str, key: Path, origin: str, count: int) -> None:
     """Follows the node's live sync stream until it holds `count` records of `origin`."""
     from evalfed.client.node_client import NodeClient
-    from evalfed.core.records import parse_record
+    from evalfed.core.records import parse_record, record_id
     from evalfed.keys import load_private_key
 
     print(f"(waiting on {address}'s live stream for {count} {origin} records)", flush=True)
-    seen: set[int] = set()
+    seen: set[str] = set()
     with NodeClient(address, load_private_key(key)) as client:
         for batch in client.follow():
             for data in batch.envelopes:
@@ -109,7 +109,7 @@ def wait_for_records(address: str, key: Path, origin: str, count: int) -> None:
                 envelope.ParseFromString(data)
                 record = parse_record(envelope)
                 if record.origin == origin:
-                    seen.add(record.seq)
+                    seen.add(record_id(envelope.payload))
             if len(seen) >= count:
                 return
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from sqlalchemy.engine import Row
 
 from evalfed.core.binding import verify_binding
+from evalfed.core.chain import LogKey
 from evalfed.core.codec import BUNDLE_FORMAT
 from evalfed.core.errors import (
     AuthenticationError,
@@ -26,6 +27,7 @@ from evalfed.core.limits import (
 )
 from evalfed.core.membership import MEMBERSHIP_KINDS, Membership, MembershipState
 from evalfed.core.names import check_digest, check_institute_id, check_record_id
+from evalfed.core.records import check_lane
 from evalfed.core.timeutil import timestamp_of_us
 from evalfed.server.identity import NodeIdentity
 from evalfed.server.members import MembershipKeeper
@@ -67,11 +69,11 @@ class NodeService:
     ) -> Iterator[SyncBatch]:
         """What the calling member lacks and may see; then, with follow, each new record."""
         _require_member(viewer)
-        cursors: dict[str, tuple[int, str]] = {}
+        cursors: dict[LogKey, tuple[int, str]] = {}
         for cursor in request.have:
-            check_institute_id(cursor.origin)
-            if cursor.seq >= cursors.get(cursor.origin, (0, ""))[0]:
-                cursors[cursor.origin] = (cursor.seq, cursor.id)
+            key = (check_institute_id(cursor.origin), check_lane(cursor.lane))
+            if cursor.seq >= cursors.get(key, (0, ""))[0]:
+                cursors[key] = (cursor.seq, cursor.id)
         return sync_stream(
             self.sync_store, viewer, cursors, request.follow, request.embargo_through_us, active
         )
@@ -145,13 +147,14 @@ class NodeService:
     def members(self) -> MembershipState:
         return self.membership.state
 
-    def head(self, origin: str, viewer: Viewer) -> Head:
-        """The log head; other institutes see the last record of it they may see."""
-        origin = check_institute_id(origin) if origin else self.institute
+    def head(self, origin: str, lane: str, viewer: Viewer) -> Head:
+        """A log's head; other institutes see the last record of it they may see."""
+        key = (check_institute_id(origin) if origin else self.institute, check_lane(lane))
         if self._is_operator(viewer):
-            return self.store.head(origin)
+            return self.store.head(*key)
         return next(
-            (h for h in self.store.visible_heads(viewer) if h.origin == origin), Head(origin, 0, "")
+            (h for h in self.store.visible_heads(viewer) if (h.origin, h.lane) == key),
+            Head(key[0], 0, "", lane=key[1]),
         )
 
     def heads(self, viewer: Viewer) -> list[Head]:

@@ -55,8 +55,8 @@ class NodeApi(NodeServicer):
     def GetHead(
         self, request: pb.GetHeadRequest, context: grpc.ServicerContext
     ) -> pb.GetHeadResponse:
-        head = self.service.head(request.origin, current_viewer())
-        return pb.GetHeadResponse(origin=head.origin, seq=head.seq, id=head.id)
+        head = self.service.head(request.origin, request.lane, current_viewer())
+        return pb.GetHeadResponse(origin=head.origin, seq=head.seq, id=head.id, lane=head.lane)
 
     def FindExisting(
         self, request: pb.FindExistingRequest, context: grpc.ServicerContext
@@ -110,7 +110,7 @@ class NodeApi(NodeServicer):
     ) -> pb.GetStatusResponse:
         viewer = current_viewer()
         heads = [
-            pb.OriginHead(origin=h.origin, seq=h.seq, id=h.id, forked=h.forked)
+            pb.OriginHead(origin=h.origin, seq=h.seq, id=h.id, forked=h.forked, lane=h.lane)
             for h in self.service.heads(viewer)
         ]
         peers = []
@@ -123,7 +123,10 @@ class NodeApi(NodeServicer):
                 rejected=sum(stats.rejected.values()),
                 rejected_by_reason=dict(stats.rejected),
                 last_error=stats.last_error,
-                heads=[pb.OriginHead(origin=o, seq=s) for o, s in sorted(stats.heads.items())],
+                heads=[
+                    pb.OriginHead(origin=o, lane=lane, seq=s)
+                    for (o, lane), s in sorted(stats.heads.items())
+                ],
             )
             if stats.last_contact_us:
                 peer.last_contact.CopyFrom(timestamp_of_us(stats.last_contact_us))

@@ -104,7 +104,7 @@ def propagation(
     seen = threading.Condition()
     with net.client(follower) as watcher, net.client(source) as publisher:
         head = watcher.status().heads
-        have = {h.origin: h.seq for h in head}
+        have = {(h.origin, h.lane): h.seq for h in head}
 
         def watch() -> None:
             try:

@@ -47,9 +47,10 @@ records = Table(
     Column("void_reason", Text, nullable=False, default=""),
     Column("id_key", BigInteger, nullable=False, server_default="0"),
     Column("digest_key", BigInteger, nullable=False, server_default="0"),
+    Column("lane", Text, nullable=False, server_default=""),
     # Ids and digests are looked up by their first 8 bytes (see hash_key); an id hashes its
-    # origin and seq, so it is unique where (origin, seq, id) is.
-    Index("ux_records_origin_seq_id", "origin", "seq", "id", unique=True),
+    # origin and seq, so it is unique where (origin, lane, seq, id) is.
+    Index("ux_records_origin_lane_seq_id", "origin", "lane", "seq", "id", unique=True),
     Index("ix_records_id_key", "id_key"),
     Index("ix_records_model", "model", "pos"),
     Index("ix_records_task", "task", "pos"),
@@ -62,6 +63,7 @@ logs = Table(
     "logs",
     metadata,
     Column("origin", String(64), primary_key=True),
+    Column("lane", Text, primary_key=True, server_default=""),
     Column("head_seq", BigInteger, nullable=False),
     Column("head_id", ID, nullable=False),
     Column("forked", Boolean, nullable=False, default=False),

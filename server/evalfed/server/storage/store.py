@@ -1,4 +1,7 @@
-"""The record store: appends verified records, keeps each origin's head, answers reads.
+"""The record store: appends verified records, keeps each log's head, answers reads.
+
+An origin keeps one log per audience, its lane (see evalfed.core.records.lane_of); a log is
+named by (origin, lane).
 
 Every append is one transaction: the rows, the log heads and (for sync) the cursor move
 together, so a crash at any point leaves either all of a batch or none of it.
@@ -14,9 +17,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
+from evalfed.core.chain import LogKey
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ConflictError
-from evalfed.core.records import INSTITUTES, PUBLIC, RecordFacts
+from evalfed.core.records import INSTITUTES, MEMBERS_LANE, PUBLIC, RecordFacts
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import logs, records
 from evalfed.server.storage.stats import TableStats
@@ -39,6 +43,7 @@ class Head:
     seq: int
     id: str
     forked: bool = False
+    lane: str = MEMBERS_LANE
 
 
 @dataclass(frozen=True)
@@ -121,37 +126,38 @@ class RecordStore:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(records.c.pos))).scalar() or 0)
 
-    def origins(self) -> list[str]:
-        """Every origin this node holds records of."""
+    def logs(self) -> list[LogKey]:
+        """Every log this node holds records of: (origin, lane)."""
         with self.engine.connect() as conn:
-            return list(conn.execute(select(logs.c.origin).order_by(logs.c.origin)).scalars())
+            query = select(logs.c.origin, logs.c.lane).order_by(logs.c.origin, logs.c.lane)
+            return [(r.origin, r.lane) for r in conn.execute(query)]
 
-    def head(self, origin: str) -> Head:
+    def head(self, origin: str, lane: str = MEMBERS_LANE) -> Head:
         with self.engine.connect() as conn:
-            return head_of(conn, origin)
+            return head_of(conn, (origin, lane))
 
     def heads(self) -> list[Head]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(logs).order_by(logs.c.origin)).all()
-        return [Head(r.origin, r.head_seq, r.head_id, r.forked) for r in rows]
+            rows = conn.execute(select(logs).order_by(logs.c.origin, logs.c.lane)).all()
+        return [Head(r.origin, r.head_seq, r.head_id, r.forked, r.lane) for r in rows]
 
     def visible_heads(self, viewer: Viewer, valid_only: bool = True) -> list[Head]:
-        """Per origin, the last record `viewer` may see (what it may know of each log), valid
-        ones only unless `valid_only` is false: one short index walk down each origin's log."""
+        """Per log, the last record `viewer` may see (what it may know of it), valid ones only
+        unless `valid_only` is false: one short index walk down each log."""
         visible = visible_to(viewer, now_us())
         if valid_only:
             visible = and_(visible, records.c.void_reason == "")
         heads = []
         with self.engine.connect() as conn:
-            for origin in self.origins():
+            for origin, lane in self.logs():
                 top = conn.execute(
                     select(records.c.seq, records.c.id)
-                    .where(records.c.origin == origin, visible)
+                    .where(records.c.origin == origin, records.c.lane == lane, visible)
                     .order_by(records.c.seq.desc(), records.c.id.desc())
                     .limit(1)
                 ).first()
                 if top is not None:
-                    heads.append(Head(origin, top.seq, top.id))
+                    heads.append(Head(origin, top.seq, top.id, lane=lane))
         return heads
 
     def visible_count(self, viewer: Viewer) -> int:
@@ -220,17 +226,18 @@ class RecordStore:
     # -- writes ------------------------------------------------------------------------------
 
     def append_own(self, batch: Sequence[VerifiedRecord], received_from: str) -> list[Appended]:
-        """Appends a publish batch of one origin at its head, all or nothing.
+        """Appends a publish batch of one origin at the heads of its lanes, all or nothing.
 
         An identical record, or the same result body again, is reported as existing and not
-        stored twice; anything else must extend the head, or ConflictError names the head.
+        stored twice; anything else must extend its lane's head, or ConflictError names it.
         """
         if not batch:
             return []
         origin = batch[0].origin
         received = now_us()
         with self.write_lock, self.engine.begin() as conn:
-            head = head_of(conn, origin, for_update=True)
+            old_heads: dict[LogKey, Head] = {}
+            heads: dict[LogKey, tuple[int, str]] = {}
             # A record's id hashes its payload, origin and seq included, so a stored one is
             # found at its own (origin, seq): neighbouring entries of the log's index, where
             # looking ids up would read a random page of the id index for each.
@@ -245,7 +252,6 @@ class RecordStore:
             digests = _existing_digests(conn, origin, batch)
             results: list[Appended] = []
             rows: list[NewRow] = []
-            seq, head_id = head.seq, head.id
             for verified in batch:
                 digest = verified.body_digest
                 if verified.id in stored:
@@ -255,9 +261,14 @@ class RecordStore:
                     existing_id, existing_seq = digests[digest]
                     results.append(Appended(existing_id, existing_seq, True))
                     continue
+                key = (origin, verified.facts.lane)
+                if key not in heads:
+                    old_heads[key] = head_of(conn, key, for_update=True)
+                    heads[key] = (old_heads[key].seq, old_heads[key].id)
+                seq, head_id = heads[key]
                 if verified.seq != seq + 1 or verified.prev != head_id:
                     raise ConflictError(
-                        f"record seq {verified.seq} does not extend the head of {origin} "
+                        f"record seq {verified.seq} does not extend the head of {log_name(key)} "
                         f"(seq {seq}, id {head_id[:16] or '-'}); read the head and sign again",
                         seq,
                         head_id,
@@ -266,10 +277,12 @@ class RecordStore:
                 results.append(Appended(verified.id, verified.seq, False))
                 if verified.facts.kind == "result":
                     digests[digest] = (verified.id, verified.seq)
-                seq, head_id = verified.seq, verified.id
+                heads[key] = (verified.seq, verified.id)
             if rows:
                 insert_rows(conn, rows)
-                set_head(conn, origin, head, seq, head_id)
+                for key, (seq, head_id) in heads.items():
+                    if (seq, head_id) != (old_heads[key].seq, old_heads[key].id):
+                        set_head(conn, key, old_heads[key], seq, head_id)
         if rows:
             self.notify_appended(len(rows))
         return results
@@ -298,26 +311,36 @@ def insert_rows(conn: Connection, rows: list[NewRow]) -> None:
     conn.exec_driver_sql(sql, rows)
 
 
-def head_of(conn: Connection, origin: str, for_update: bool = False) -> Head:
-    query = select(logs).where(logs.c.origin == origin)
+def log_name(key: LogKey) -> str:
+    """A log as people read it: the origin, and its lane unless it is the members lane."""
+    origin, lane = key
+    return f"{origin} (lane {lane})" if lane else origin
+
+
+def _is_log(key: LogKey) -> ColumnElement[bool]:
+    return and_(logs.c.origin == key[0], logs.c.lane == key[1])
+
+
+def head_of(conn: Connection, key: LogKey, for_update: bool = False) -> Head:
+    query = select(logs).where(_is_log(key))
     if for_update:
         query = query.with_for_update()
     row = conn.execute(query).first()
     if row is None:
-        return Head(origin, 0, "")
-    return Head(origin, row.head_seq, row.head_id, row.forked)
+        return Head(key[0], 0, "", lane=key[1])
+    return Head(key[0], row.head_seq, row.head_id, row.forked, key[1])
 
 
 def set_head(
-    conn: Connection, origin: str, old: Head, seq: int, head_id: str, forked: bool = False
+    conn: Connection, key: LogKey, old: Head, seq: int, head_id: str, forked: bool = False
 ) -> None:
     values = {"head_seq": seq, "head_id": head_id, "forked": old.forked or forked}
     if old.seq == 0 and not old.id:
-        exists = conn.execute(select(logs.c.origin).where(logs.c.origin == origin)).first()
+        exists = conn.execute(select(logs.c.origin).where(_is_log(key))).first()
         if exists is None:
-            conn.execute(logs.insert().values(origin=origin, **values))
+            conn.execute(logs.insert().values(origin=key[0], lane=key[1], **values))
             return
-    conn.execute(update(logs).where(logs.c.origin == origin).values(**values))
+    conn.execute(update(logs).where(_is_log(key)).values(**values))
 
 
 def _existing_digests(

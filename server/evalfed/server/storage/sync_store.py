@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
-from evalfed.core.chain import Fit, HeldIds, place
+from evalfed.core.chain import Fit, HeldIds, LogKey, place
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ChainError
 from evalfed.core.records import INSTITUTES
@@ -47,15 +47,17 @@ class SyncStore:
 
     # -- partners and cursors ----------------------------------------------------------------
 
-    def cursors(self, partner: Viewer) -> dict[str, tuple[int, str]]:
-        """Per origin, the highest seq held that `partner` may see, and its id: what this node
-        tells the partner it has (a record the partner may not see is not named to it)."""
-        return {h.origin: (h.seq, h.id) for h in self.store.visible_heads(partner, False)}
+    def cursors(self, partner: Viewer) -> dict[LogKey, tuple[int, str]]:
+        """Per log, the highest seq held that `partner` may see, and its id: what this node
+        tells the partner it has (a log the partner may not see is not named to it)."""
+        return {(h.origin, h.lane): (h.seq, h.id) for h in self.store.visible_heads(partner, False)}
 
-    def others_at(self, viewer: Viewer, origin: str, seq: int, record_id: str) -> list[Row]:
-        """Records `viewer` may see at (origin, seq) other than `record_id`: fork evidence."""
+    def others_at(self, viewer: Viewer, key: LogKey, seq: int, record_id: str) -> list[Row]:
+        """Records `viewer` may see at (origin, lane, seq) other than `record_id`: fork
+        evidence."""
         query = select(records.c.envelope).where(
-            records.c.origin == origin,
+            records.c.origin == key[0],
+            records.c.lane == key[1],
             records.c.seq == seq,
             records.c.id != record_id,
             visible_to(viewer, now_us()),
@@ -85,14 +87,14 @@ class SyncStore:
     def backlog(
         self,
         viewer: Viewer,
-        origin: str,
+        key: LogKey,
         after: tuple[int, str | None],
         max_pos: int,
         limit: int,
     ) -> list[Row]:
-        """Records of `origin` that `viewer` may see, stored by `max_pos`, in (seq, id) order
+        """Records of one log that `viewer` may see, stored by `max_pos`, in (seq, id) order
         after `after`: (seq, id), or (seq, None) for everything past that seq. One walk along
-        the (origin, seq, id) index, however many records the node holds."""
+        the (origin, lane, seq, id) index, however many records the node holds."""
         seq, record_id = after
         past = (
             records.c.seq > seq
@@ -102,7 +104,8 @@ class SyncStore:
         query = (
             select(records.c.seq, records.c.id, records.c.envelope)
             .where(
-                records.c.origin == origin,
+                records.c.origin == key[0],
+                records.c.lane == key[1],
                 past,
                 records.c.pos <= max_pos,
                 records.c.void_reason == "",
@@ -115,7 +118,7 @@ class SyncStore:
             return list(conn.execute(query))
 
     def fork_evidence(self, viewer: Viewer) -> list[Row]:
-        """Every record `viewer` may see at an (origin, seq) that holds more than one record."""
+        """Every record `viewer` may see at an (origin, lane, seq) that holds more than one."""
         forked = select(logs.c.origin).where(logs.c.forked)
         other = records.alias("other")
         query = (
@@ -126,12 +129,13 @@ class SyncStore:
                 select(other.c.pos)
                 .where(
                     other.c.origin == records.c.origin,
+                    other.c.lane == records.c.lane,
                     other.c.seq == records.c.seq,
                     other.c.id != records.c.id,
                 )
                 .exists(),
             )
-            .order_by(records.c.origin, records.c.seq)
+            .order_by(records.c.origin, records.c.lane, records.c.seq)
         )
         with self.engine.connect() as conn:
             return list(conn.execute(query))
@@ -159,7 +163,7 @@ class SyncStore:
                 records.c.embargo_until_us <= until_us,
                 visible_to(viewer, until_us),
             )
-            .order_by(records.c.origin, records.c.seq)
+            .order_by(records.c.origin, records.c.lane, records.c.seq)
         )
         with self.engine.connect() as conn:
             return list(conn.execute(query))
@@ -187,9 +191,10 @@ class SyncStore:
         rows: list[NewRow] = []
         with self.store.write_lock, self.engine.begin() as conn:
             held = _held_around(conn, batch)
-            heads = {o: head_of(conn, o, for_update=True) for o in {v.origin for v in batch}}
-            moved: dict[str, tuple[int, str]] = {}
-            forked: set[str] = set()
+            keys = {(v.origin, v.facts.lane) for v in batch}
+            heads = {key: head_of(conn, key, for_update=True) for key in keys}
+            moved: dict[LogKey, tuple[int, str]] = {}
+            forked: set[LogKey] = set()
             for verified in batch:
                 try:
                     fit = place(verified, held)
@@ -202,20 +207,21 @@ class SyncStore:
                 rows.append(
                     row_of(verified, peer, received, digest=verified.origin == self.own_institute)
                 )
+                key = (verified.origin, verified.facts.lane)
                 if fit is Fit.FORK:
                     result.forks += 1
-                    forked.add(verified.origin)
+                    forked.add(key)
                 else:
                     result.new += 1
-                best_seq = moved.get(verified.origin, (heads[verified.origin].seq, ""))[0]
+                best_seq = moved.get(key, (heads[key].seq, ""))[0]
                 if verified.seq > best_seq:
-                    moved[verified.origin] = (verified.seq, verified.id)
+                    moved[key] = (verified.seq, verified.id)
             if rows:
                 insert_rows(conn, rows)
-            for origin in set(moved) | forked:
-                head = heads[origin]
-                seq, head_id = moved.get(origin, (head.seq, head.id))
-                set_head(conn, origin, head, seq, head_id, forked=origin in forked)
+            for key in set(moved) | forked:
+                head = heads[key]
+                seq, head_id = moved.get(key, (head.seq, head.id))
+                set_head(conn, key, head, seq, head_id, forked=key in forked)
             if embargo_through_us:
                 conn.execute(
                     update(peers)
@@ -228,16 +234,17 @@ class SyncStore:
 
 
 def _held_around(conn: Connection, batch: Sequence[VerifiedRecord]) -> HeldIds:
-    """The held ids at each batch record's seq and the seq before it."""
-    spans: dict[str, tuple[int, int]] = {}
+    """The held ids at each batch record's seq and the seq before it, in its log."""
+    spans: dict[LogKey, tuple[int, int]] = {}
     for v in batch:
-        low, high = spans.get(v.origin, (v.seq, v.seq))
-        spans[v.origin] = (min(low, v.seq - 1), max(high, v.seq))
+        key = (v.origin, v.facts.lane)
+        low, high = spans.get(key, (v.seq, v.seq))
+        spans[key] = (min(low, v.seq - 1), max(high, v.seq))
     held = HeldIds()
-    for origin, (low, high) in spans.items():
+    for (origin, lane), (low, high) in spans.items():
         query = select(records.c.seq, records.c.id).where(
-            records.c.origin == origin, records.c.seq.between(low, high)
+            records.c.origin == origin, records.c.lane == lane, records.c.seq.between(low, high)
         )
         for row in conn.execute(query):
-            held.add(origin, row.seq, row.id)
+            held.add(origin, lane, row.seq, row.id)
     return held

@@ -19,6 +19,7 @@ from queue import Queue
 
 import grpc
 
+from evalfed.core.chain import LogKey
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
@@ -51,8 +52,8 @@ class LinkStats:
     rejected: Counter[str] = field(default_factory=Counter)
     last_error: str = ""
     institute: str = ""
-    heads: dict[str, int] = field(default_factory=dict)
-    """The partner's heads as last seen: at connection, then raised by what it sends."""
+    heads: dict[LogKey, int] = field(default_factory=dict)
+    """The partner's heads per log as last seen: at connection, then raised by what it sends."""
 
 
 class PeerLink:
@@ -133,12 +134,15 @@ class PeerLink:
         try:
             status = stub.GetStatus(GetStatusRequest(), timeout=STATUS_TIMEOUT_S)
             self.stats.institute = status.institute
-            self.stats.heads = {h.origin: h.seq for h in status.heads}
+            self.stats.heads = {(h.origin, h.lane): h.seq for h in status.heads}
             self.stats.last_contact_us = now_us()
             embargo_through = dict(self.store.peer_list()).get(self.address, 0)
             cursors = self.store.cursors(Viewer(status.institute or None))
             request = SyncRequest(
-                have=[Cursor(origin=o, seq=s, id=i) for o, (s, i) in cursors.items()],
+                have=[
+                    Cursor(origin=o, lane=lane, seq=s, id=i)
+                    for (o, lane), (s, i) in cursors.items()
+                ],
                 follow=True,
                 embargo_through_us=embargo_through,
             )
@@ -202,8 +206,9 @@ class PeerLink:
         if result.new or result.forks:
             self.on_stored(verified)
         for record in verified:
-            if record.seq > self.stats.heads.get(record.origin, 0):
-                self.stats.heads[record.origin] = record.seq
+            key = (record.origin, record.facts.lane)
+            if record.seq > self.stats.heads.get(key, 0):
+                self.stats.heads[key] = record.seq
         rejected += result.rejected
         self.stats.received += result.new + result.forks
         for record_id, reason in rejected:

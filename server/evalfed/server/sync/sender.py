@@ -1,15 +1,17 @@
 """The serving side of sync: stream what a partner lacks and may see, then follow new records.
 
-The backlog is read per origin in keyset pages (seq, id) up to the newest record at the start;
-following picks up from there by storage position, so nothing is skipped or sent twice.
+The backlog is read per log (origin, lane) in keyset pages (seq, id) up to the newest record
+at the start; following picks up from there by storage position, so nothing is skipped or
+sent twice.
 Restricted records whose embargo ends are sent when it ends, and fork evidence (two records
-at one origin and seq) is always sent, whatever the caller's cursor.
+at one seq of one log) is always sent, whatever the caller's cursor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from evalfed.core.chain import LogKey
 from evalfed.core.limits import SYNC_BATCH_BYTES, SYNC_BATCH_RECORDS
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
@@ -34,12 +36,12 @@ def _batches(envelopes: Iterable[bytes]) -> Iterator[list[bytes]]:
 
 
 def _backlog(
-    store: SyncStore, viewer: Viewer, have: dict[str, int], max_pos: int
+    store: SyncStore, viewer: Viewer, have: dict[LogKey, int], max_pos: int
 ) -> Iterator[bytes]:
-    for origin in store.store.origins():
-        after: tuple[int, str | None] = (have.get(origin, 0), None)
+    for key in store.store.logs():
+        after: tuple[int, str | None] = (have.get(key, 0), None)
         while True:
-            rows = store.backlog(viewer, origin, after, max_pos, SYNC_BATCH_RECORDS)
+            rows = store.backlog(viewer, key, after, max_pos, SYNC_BATCH_RECORDS)
             for row in rows:
                 yield row.envelope
             if len(rows) < SYNC_BATCH_RECORDS:
@@ -50,16 +52,16 @@ def _backlog(
 def sync_stream(
     store: SyncStore,
     viewer: Viewer,
-    cursors: dict[str, tuple[int, str]],
+    cursors: dict[LogKey, tuple[int, str]],
     follow: bool,
     embargo_through_us: int,
     active: Callable[[], bool],
 ) -> Iterator[SyncBatch]:
     """Every record `viewer` lacks and may see; with `follow`, then each new one as stored.
 
-    `cursors` says, per origin, the seq the caller holds and the id it holds there (a partner
+    `cursors` says, per log, the seq the caller holds and the id it holds there (a partner
     holding another record at that seq sends it: fork evidence)."""
-    have = {origin: seq for origin, (seq, _) in cursors.items()}
+    have = {key: seq for key, (seq, _) in cursors.items()}
     last_pos = store.store.max_pos()
     released_through = now_us()
     for envelopes in _batches(
@@ -71,9 +73,9 @@ def sync_stream(
     forked = store.store.forked_origins()
     rivals = (
         row.envelope
-        for origin, (seq, record_id) in cursors.items()
+        for key, (seq, record_id) in cursors.items()
         if record_id
-        for row in store.others_at(viewer, origin, seq, record_id)
+        for row in store.others_at(viewer, key, seq, record_id)
     )
     for envelopes in _batches(rivals):
         yield SyncBatch(envelopes=envelopes)
