@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from evalfed.core.records import sign_record
+from evalfed.core.records import audience_from_text, sign_record
 from evalfed.core.timeutil import now_us, timestamp_of_us
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.record_pb2 import EvaluationResult, Metric, Record, Score
@@ -28,9 +28,15 @@ def result(
 
 
 def signed_record(
-    federation: Federation, seq: int, prev: str, origin: str = "us-aisi", value: float = 0.5
+    federation: Federation,
+    seq: int,
+    prev: str,
+    origin: str = "us-aisi",
+    value: float = 0.5,
+    audience: str = "",
 ) -> Envelope:
-    """A result record signed by `origin`'s founder key, as its publisher would sign it."""
+    """A result record signed by `origin`'s founder key, as its publisher would sign it;
+    `audience` as `evalfed publish --audience` takes it."""
     record = Record(
         federation_id=federation.charter.federation_id,
         origin=origin,
@@ -38,6 +44,7 @@ def signed_record(
         prev=prev,
         key_id=federation.keys[origin].key_id,
         result=result(value=value),
+        audience=audience_from_text(audience),
     )
     record.issued_at.CopyFrom(timestamp_of_us(now_us()))
     return sign_record(record, federation.keys[origin])

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -102,10 +102,14 @@ def stored_rows(node: NodeProcess, *columns: str) -> dict[str, tuple[Any, ...]]:
         return {row[0]: tuple(row[1:]) for row in connection.execute(sa.select(*selected))}
 
 
-def publish(address: str, key: PrivateKey, count: int) -> None:
+def publish(address: str, key: PrivateKey, count: int, audiences: Sequence[str] = ("",)) -> None:
+    """`count` results, their audiences taken in turn from `audiences`."""
     with NodeClient(address, key) as client:
         bodies = [
-            new_result_record(result(value=i / count), audience_from_text("")) for i in range(count)
+            new_result_record(
+                result(value=i / count), audience_from_text(audiences[i % len(audiences)])
+            )
+            for i in range(count)
         ]
         publish_records(client, bodies)
 

@@ -13,7 +13,7 @@ from evalfed.core.errors import (
     LimitError,
     PermissionDeniedError,
 )
-from evalfed.core.records import audience_from_text, record_id
+from evalfed.core.records import audience_from_text, parse_record, record_id, record_lane
 from evalfed.v1.node_pb2 import PublishRequest, QueryRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
 from tests.conftest import Federation
@@ -33,6 +33,36 @@ def test_publish_then_get(us_client: NodeClient) -> None:
     assert (head.seq, head.id) == (3, outcomes[-1].id)
     fetched = us_client.get(outcomes[1].id).record
     assert record_id(fetched.envelope.payload) == outcomes[1].id
+
+
+def test_each_audience_is_chained_in_its_own_lane(us_client: NodeClient) -> None:
+    """Mixed audiences in one publish: each lane counts from 1 and chains its own records,
+    the heads say so, and a second publish continues each lane where it stopped."""
+    audiences = ["", "public", "uk-aisi", "", "uk-aisi,us-aisi", "public", ""]
+    bodies = [new_result_record(result(value=i / 10), audience_from_text(a))
+              for i, a in enumerate(audiences)]  # fmt: skip
+    outcomes = publish_records(us_client, bodies)
+    assert [o.seq for o in outcomes] == [1, 1, 1, 2, 2, 2, 3]
+    lanes = {a: record_lane(b) for a, b in zip(audiences, bodies, strict=True)}
+    for lane, last in ((lanes[""], 6), (lanes["public"], 5), (lanes["uk-aisi"], 4)):
+        head = us_client.head(lane=lane)
+        assert (head.lane, head.seq, head.id) == (lane, outcomes[last].seq, outcomes[last].id)
+    records = {o.id: us_client.get(o.id).record.envelope for o in outcomes}
+    assert parse_record(records[outcomes[4].id]).prev == outcomes[2].id
+    assert parse_record(records[outcomes[5].id]).prev == outcomes[1].id
+    more = publish_records(us_client, [new_result_record(result(value=0.9), MEMBERS)])
+    assert more[0].seq == 4 and us_client.head().id == more[0].id
+
+
+def test_a_record_at_another_lanes_head_is_a_conflict(
+    us_client: NodeClient, federation: Federation
+) -> None:
+    """Seq and prev count within the record's own lane: a public record signed to follow the
+    members lane's head does not fit, and nothing is stored."""
+    first = publish_records(us_client, [new_result_record(result(), MEMBERS)])[0]
+    with pytest.raises(ConflictError, match="does not extend the head of us-aisi"):
+        us_client.publish([signed(federation, 2, first.id, value=0.7, audience="public")])
+    assert us_client.head(lane="public").seq == 0
 
 
 def test_same_envelope_again_returns_existing_id(

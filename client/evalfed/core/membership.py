@@ -139,16 +139,7 @@ class MembershipState:
                 f"key {key_id[:16]} is not a key of {origin}; sign with the institute's key"
             )
         if period.ended(seq, issued_at_us, lane):
-            ended = "revoked" if period.revoked else "rotated out"
-            when = (
-                f"at seq {period.until_seq}"
-                if lane == MEMBERS_LANE
-                else f"at {iso_of_us(period.until_us or 0)}"
-            )
-            raise UnknownSignerError(
-                f"key {key_id[:16]} of {origin} was {ended} {when}; "
-                f"record {seq} must be signed by the institute's current key"
-            )
+            raise UnknownSignerError(_outside_period(period, origin, seq, issued_at_us, lane))
         if period.compromised_since_us is not None and issued_at_us >= period.compromised_since_us:
             raise UnknownSignerError(
                 f"key {key_id[:16]} of {origin} is compromised since "
@@ -219,6 +210,24 @@ def derive(
                 join_request_id(envelope), Pending(join_request_id(envelope), request, envelope)
             )
     return state
+
+
+def _outside_period(period: KeyPeriod, origin: str, seq: int, issued_at_us: int, lane: str) -> str:
+    """Why a key may not sign a record at `seq` of `lane` issued at `issued_at_us`."""
+    key = f"key {period.key.key_id[:16]} of {origin}"
+    if lane == MEMBERS_LANE:
+        early, start, end = (
+            seq < period.from_seq,
+            f"seq {period.from_seq}",
+            f"seq {period.until_seq}",
+        )
+    else:
+        early = period.from_us is not None and issued_at_us < period.from_us
+        start, end = iso_of_us(period.from_us or 0), iso_of_us(period.until_us or 0)
+    if early:
+        return f"{key} signs from {start} on; record {seq} must be signed by the key in use then"
+    ended = "revoked" if period.revoked else "rotated out"
+    return f"{key} was {ended} at {end}; record {seq} must be signed by the institute's current key"
 
 
 def _verifies(record: Record, envelope: Envelope, state: MembershipState) -> bool:

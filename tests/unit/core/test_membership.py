@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from evalfed.client import membership_events as events
 from evalfed.core.errors import UnknownSignerError
 from evalfed.core.membership import Membership, derive
-from evalfed.core.records import record_id
+from evalfed.core.records import INSTITUTES, lane_of, record_id
+from evalfed.core.timeutil import now_us
 from evalfed.keys import PrivateKey
 from evalfed.v1.envelope_pb2 import Envelope
 from tests.conftest import Federation
@@ -116,6 +117,27 @@ def test_rotated_out_key_cannot_sign_later_records(federation: Federation) -> No
     with pytest.raises(UnknownSignerError, match="rotated out at seq 1"):
         membership.signing_key("us-aisi", old_id, 2, 0)
     assert membership.signing_key("us-aisi", new.key_id, 2, 0).key_id == new.key_id
+
+
+def test_outside_the_members_lane_a_rotation_ends_the_old_key_at_its_issue_time(
+    federation: Federation,
+) -> None:
+    """A public or restricted record has no place in the members lane, where the rotation
+    is: there the old key signs what was issued before the rotation, the new key what after."""
+    us = Log(federation, "us-aisi")
+    new = PrivateKey.generate()
+    before = now_us()
+    us.add(events.rotation(federation.charter.federation_id, "us-aisi", us.key.key_id, new))
+    after = now_us() + 1
+    membership = Membership(federation.charter, us.envelopes)
+    old_id = federation.keys["us-aisi"].key_id
+    for lane in ("public", lane_of("us-aisi", INSTITUTES, ["uk-aisi"], None)):
+        assert membership.signing_key("us-aisi", old_id, 7, before - 1, lane).key_id == old_id
+        with pytest.raises(UnknownSignerError, match="rotated out at 20"):
+            membership.signing_key("us-aisi", old_id, 1, after, lane)
+        assert membership.signing_key("us-aisi", new.key_id, 1, after, lane).key_id == new.key_id
+        with pytest.raises(UnknownSignerError, match="signs from 20"):
+            membership.signing_key("us-aisi", new.key_id, 1, before - 1, lane)
 
 
 def test_rotation_without_proof_of_possession_is_ignored(federation: Federation) -> None:

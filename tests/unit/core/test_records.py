@@ -8,9 +8,14 @@ from evalfed.core.checks import check_envelope
 from evalfed.core.errors import InvalidInputError, SignatureError, UnknownSignerError
 from evalfed.core.membership import Membership
 from evalfed.core.records import (
+    INSTITUTES,
+    MEMBERS_LANE,
+    PUBLIC_LANE,
     audience_from_text,
     audience_text,
     body_digest,
+    check_lane,
+    lane_of,
     record_id,
     sign_record,
 )
@@ -123,6 +128,24 @@ def test_audience_text_round_trip() -> None:
     assert audience_text(named) == "jp-aisi,uk-aisi"
     with pytest.raises(InvalidInputError):
         audience_from_text("UK AISI")
+
+
+def test_a_lane_names_an_audience_however_it_is_written() -> None:
+    """The origin, order and repeats in a named audience do not change its lane; the embargo
+    does; members and public have their own; check_lane takes exactly what lane_of gives."""
+    lane = lane_of("us-aisi", INSTITUTES, ["uk-aisi", "ca-aisi"], None)
+    assert lane == lane_of(
+        "us-aisi", INSTITUTES, ["ca-aisi", "us-aisi", "uk-aisi", "ca-aisi"], None
+    )
+    assert lane != lane_of("us-aisi", INSTITUTES, ["uk-aisi"], None)
+    assert lane != lane_of("us-aisi", INSTITUTES, ["uk-aisi", "ca-aisi"], 1)
+    assert lane_of("us-aisi", Audience.SCOPE_MEMBERS, [], 5) == MEMBERS_LANE == ""
+    assert lane_of("us-aisi", Audience.SCOPE_PUBLIC, [], None) == PUBLIC_LANE
+    for good in (lane, MEMBERS_LANE, PUBLIC_LANE):
+        assert check_lane(good) == good
+    for bad in ("members", "to:uk-aisi", lane.upper(), lane + "0", "x" * 10_000):
+        with pytest.raises(InvalidInputError, match="is not a lane"):
+            check_lane(bad)
 
 
 def test_body_digest_ignores_header_but_not_body(federation: Federation) -> None:
