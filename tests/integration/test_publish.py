@@ -16,7 +16,9 @@ from evalfed.core.errors import (
 from evalfed.core.records import audience_from_text, parse_record, record_id, record_lane
 from evalfed.v1.node_pb2 import PublishRequest, QueryRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
+from evalfed.v1.record_pb2 import Record
 from tests.conftest import Federation
+from tests.membership import signed_event
 from tests.results import result
 from tests.results import signed_record as signed
 
@@ -63,6 +65,31 @@ def test_a_record_at_another_lanes_head_is_a_conflict(
     with pytest.raises(ConflictError, match="does not extend the head of us-aisi"):
         us_client.publish([signed(federation, 2, first.id, value=0.7, audience="public")])
     assert us_client.head(lane="public").seq == 0
+
+
+def test_a_backdated_record_outside_the_members_lane_is_refused(
+    us_client: NodeClient, federation: Federation
+) -> None:
+    """Keys outside the members lane are valid by issue time, so a lane's issue times may not
+    go back: a record issued before its lane's head is refused and nothing is stored."""
+    lane_of_uk = audience_from_text("uk-aisi")
+    key = federation.keys["us-aisi"]
+    first = signed_event(
+        federation, Record(result=result(value=0.1), audience=lane_of_uk), "us-aisi", 1, "", key
+    )
+    us_client.publish([first])
+    back = signed_event(
+        federation,
+        Record(result=result(value=0.2), audience=lane_of_uk),
+        "us-aisi",
+        2,
+        record_id(first.payload),
+        key,
+        issued_at_us=1_000_000,
+    )
+    with pytest.raises(ConflictError, match="before the record it follows in its lane"):
+        us_client.publish([back])
+    assert us_client.head(lane=record_lane(parse_record(first))).seq == 1
 
 
 def test_same_envelope_again_returns_existing_id(

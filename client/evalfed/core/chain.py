@@ -4,7 +4,8 @@ An origin keeps one log per audience (its lane, see `lane_of`); a log is named b
 (origin, lane). A record is new when it extends what is held (or fills a gap another node
 could not show us); a duplicate when its id is held; a fork when another record already holds
 its (origin, lane, seq), and both are kept as evidence. A record whose prev does not name the
-held record before it breaks the chain and is rejected.
+held record before it breaks the chain and is rejected; so is one, outside the members lane,
+issued before the record it follows (keys there are valid by issue time, see membership).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from enum import Enum
 
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ChainError
+from evalfed.core.records import MEMBERS_LANE
+from evalfed.core.timeutil import iso_of_us
 
 LogKey = tuple[str, str]
 """A log: (origin, lane)."""
@@ -26,15 +29,18 @@ class Fit(Enum):
 
 
 class HeldIds:
-    """The ids held per (origin, lane, seq) around a batch; updated as the batch is placed."""
+    """The ids held per (origin, lane, seq) around a batch, with their issue times; updated as
+    the batch is placed."""
 
-    def __init__(self, rows: Iterable[tuple[str, str, int, str]] = ()) -> None:
+    def __init__(self, rows: Iterable[tuple[str, str, int, str, int]] = ()) -> None:
         self.ids: dict[tuple[str, str, int], set[str]] = {}
-        for origin, lane, seq, record_id in rows:
-            self.add(origin, lane, seq, record_id)
+        self.issued_at_us: dict[str, int] = {}
+        for row in rows:
+            self.add(*row)
 
-    def add(self, origin: str, lane: str, seq: int, record_id: str) -> None:
+    def add(self, origin: str, lane: str, seq: int, record_id: str, issued_at_us: int) -> None:
         self.ids.setdefault((origin, lane, seq), set()).add(record_id)
+        self.issued_at_us[record_id] = issued_at_us
 
 
 def place(record: VerifiedRecord, held: HeldIds) -> Fit:
@@ -51,5 +57,16 @@ def place(record: VerifiedRecord, held: HeldIds) -> Fit:
             f"{origin} seq {seq} names prev {prev[:16]}, "
             f"but the record held at seq {seq - 1} is {sorted(before)[0][:16]}"
         )
-    held.add(origin, lane, seq, record.id)
+    if before and lane != MEMBERS_LANE:
+        check_issued_after(facts.issued_at_us, held.issued_at_us[prev], origin, seq)
+    held.add(origin, lane, seq, record.id, facts.issued_at_us)
     return Fit.FORK if same_seq else Fit.NEW
+
+
+def check_issued_after(issued_at_us: int, prev_issued_at_us: int, origin: str, seq: int) -> None:
+    """Outside the members lane, a record may not be issued before the one it follows."""
+    if issued_at_us < prev_issued_at_us:
+        raise ChainError(
+            f"{origin} seq {seq} was issued at {iso_of_us(issued_at_us)}, before the record it "
+            f"follows in its lane ({iso_of_us(prev_issued_at_us)})"
+        )

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
-from evalfed.core.chain import LogKey
+from evalfed.core.chain import LogKey, check_issued_after
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ConflictError
 from evalfed.core.records import INSTITUTES, MEMBERS_LANE, PUBLIC, RecordFacts
@@ -237,7 +237,7 @@ class RecordStore:
         received = now_us()
         with self.write_lock, self.engine.begin() as conn:
             old_heads: dict[LogKey, Head] = {}
-            heads: dict[LogKey, tuple[int, str]] = {}
+            heads: dict[LogKey, tuple[int, str, int]] = {}
             # A record's id hashes its payload, origin and seq included, so a stored one is
             # found at its own (origin, seq): neighbouring entries of the log's index, where
             # looking ids up would read a random page of the id index for each.
@@ -263,9 +263,9 @@ class RecordStore:
                     continue
                 key = (origin, verified.facts.lane)
                 if key not in heads:
-                    old_heads[key] = head_of(conn, key, for_update=True)
-                    heads[key] = (old_heads[key].seq, old_heads[key].id)
-                seq, head_id = heads[key]
+                    old = old_heads[key] = head_of(conn, key, for_update=True)
+                    heads[key] = (old.seq, old.id, _issued_at(conn, old))
+                seq, head_id, head_issued = heads[key]
                 if verified.seq != seq + 1 or verified.prev != head_id:
                     raise ConflictError(
                         f"record seq {verified.seq} does not extend the head of {log_name(key)} "
@@ -273,14 +273,16 @@ class RecordStore:
                         seq,
                         head_id,
                     )
+                if key[1] != MEMBERS_LANE:
+                    check_issued_after(verified.facts.issued_at_us, head_issued, origin, seq + 1)
                 rows.append(row_of(verified, received_from, received))
                 results.append(Appended(verified.id, verified.seq, False))
                 if verified.facts.kind == "result":
                     digests[digest] = (verified.id, verified.seq)
-                heads[key] = (verified.seq, verified.id)
+                heads[key] = (verified.seq, verified.id, verified.facts.issued_at_us)
             if rows:
                 insert_rows(conn, rows)
-                for key, (seq, head_id) in heads.items():
+                for key, (seq, head_id, _) in heads.items():
                     if (seq, head_id) != (old_heads[key].seq, old_heads[key].id):
                         set_head(conn, key, old_heads[key], seq, head_id)
         if rows:
@@ -309,6 +311,19 @@ def insert_rows(conn: Connection, rows: list[NewRow]) -> None:
         f"VALUES ({', '.join([mark] * len(ROW_COLUMNS))})"
     )
     conn.exec_driver_sql(sql, rows)
+
+
+def _issued_at(conn: Connection, head: Head) -> int:
+    """When the record at `head` was issued (0 for an empty log)."""
+    if not head.id:
+        return 0
+    query = select(records.c.issued_at_us).where(
+        records.c.origin == head.origin,
+        records.c.lane == head.lane,
+        records.c.seq == head.seq,
+        records.c.id == head.id,
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def log_name(key: LogKey) -> str:

@@ -242,9 +242,9 @@ def _held_around(conn: Connection, batch: Sequence[VerifiedRecord]) -> HeldIds:
         spans[key] = (min(low, v.seq - 1), max(high, v.seq))
     held = HeldIds()
     for (origin, lane), (low, high) in spans.items():
-        query = select(records.c.seq, records.c.id).where(
+        query = select(records.c.seq, records.c.id, records.c.issued_at_us).where(
             records.c.origin == origin, records.c.lane == lane, records.c.seq.between(low, high)
         )
         for row in conn.execute(query):
-            held.add(origin, lane, row.seq, row.id)
+            held.add(origin, lane, row.seq, row.id, row.issued_at_us)
     return held
