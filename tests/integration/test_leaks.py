@@ -33,16 +33,17 @@ from tests.results import result
 SERVICE = pb.DESCRIPTOR.services_by_name["Node"]
 
 
-def requests_for(secret_id: str, secret_digest: str) -> dict[str, object]:
+def requests_for(secret_id: str, secret_digest: str, secret_lane: str) -> dict[str, object]:
     """One probing request per RPC; a new RPC without an entry here fails the test."""
+    held = pb.Cursor(origin="us-aisi", lane=secret_lane, seq=1, id=secret_id)
     return {
         "Publish": pb.PublishRequest(),
         "GetRecord": pb.GetRecordRequest(id=secret_id, bundle=True),
         "Query": pb.QueryRequest(),
-        "GetHead": pb.GetHeadRequest(origin="us-aisi"),
+        "GetHead": pb.GetHeadRequest(origin="us-aisi", lane=secret_lane),
         "FindExisting": pb.FindExistingRequest(body_digests=[secret_digest]),
         "GetInfo": pb.GetInfoRequest(),
-        "Sync": pb.SyncRequest(),
+        "Sync": pb.SyncRequest(have=[held]),
         "GetStatus": pb.GetStatusRequest(),
         "UpdatePeers": pb.UpdatePeersRequest(),
         "SubmitJoinRequest": pb.SubmitJoinRequestRequest(),
@@ -95,10 +96,10 @@ def secret_world(make_node, federation: Federation):
 def test_no_rpc_reveals_a_record_outside_the_audience(secret_world, federation: Federation) -> None:
     us, ids, secret_digest = secret_world
     secret_id = ids[2]
-    requests = requests_for(secret_id, secret_digest)
-    decoys = requests_for(DECOY_ID, DECOY_ID)
-    assert set(requests) == {m.name for m in SERVICE.methods}, "a new RPC needs a probe here"
     secret = us.store.get(secret_id, Viewer("us-aisi"))
+    requests = requests_for(secret_id, secret_digest, secret.lane)
+    decoys = requests_for(DECOY_ID, DECOY_ID, DECOY_LANE)
+    assert set(requests) == {m.name for m in SERVICE.methods}, "a new RPC needs a probe here"
     fed_id = federation.charter.federation_id
     connection = connect_node(us.address)
     callers = {
@@ -112,12 +113,18 @@ def test_no_rpc_reveals_a_record_outside_the_audience(secret_world, federation: 
                 answer = call(channel, method, request)
                 decoy = call(channel, method, decoys[method])
                 # Asking about the secret must look exactly like asking about nothing.
-                assert _masked(answer, secret_id) == _masked(decoy, DECOY_ID), (who, method)
+                assert _masked(answer, secret_id, secret.lane) == _masked(
+                    decoy, DECOY_ID, DECOY_LANE
+                ), (
+                    who,
+                    method,
+                )
                 for needle in (bytes.fromhex(secret_id), secret.envelope):
                     assert needle not in answer, f"{who} learned the secret record via {method}"
 
     with connection.channel(callers["member outside the audience"]) as channel:
-        head = pb.GetHeadResponse.FromString(call(channel, "GetHead", requests["GetHead"]))
+        members_head = pb.GetHeadRequest(origin="us-aisi")
+        head = pb.GetHeadResponse.FromString(call(channel, "GetHead", members_head))
         status = pb.GetStatusResponse.FromString(call(channel, "GetStatus", requests["GetStatus"]))
     assert (head.seq, head.id) == (3, ids[3])
     assert status.records == 6 and not status.peers
@@ -160,10 +167,12 @@ def test_the_logs_a_caller_sees_have_no_gap_where_a_hidden_record_is(
 
 
 DECOY_ID = "ab" * 32
+DECOY_LANE = "to:" + "0" * 32
 
 
-def _masked(answer: bytes, record_id: str) -> bytes:
-    return answer.replace(record_id.encode(), b"<id>").replace(bytes.fromhex(record_id), b"<id>")
+def _masked(answer: bytes, record_id: str, lane: str) -> bytes:
+    masked = answer.replace(record_id.encode(), b"<id>").replace(bytes.fromhex(record_id), b"<id>")
+    return masked.replace(lane.encode(), b"<lane>")
 
 
 class RecordingPartner(CraftedPartner):

@@ -238,14 +238,16 @@ class RecordStore:
         with self.write_lock, self.engine.begin() as conn:
             old_heads: dict[LogKey, Head] = {}
             heads: dict[LogKey, tuple[int, str, int]] = {}
-            # A record's id hashes its payload, origin and seq included, so a stored one is
-            # found at its own (origin, seq): neighbouring entries of the log's index, where
-            # looking ids up would read a random page of the id index for each.
+            # A record's id hashes its payload, origin, lane and seq included, so a stored one
+            # is found at its own (origin, lane, seq): neighbouring entries of the log's index,
+            # where looking ids up would read a random page of the id index for each.
             stored = {
                 r.id: r.seq
                 for r in conn.execute(
                     select(records.c.id, records.c.seq).where(
-                        records.c.origin == origin, records.c.seq.in_({v.seq for v in batch})
+                        records.c.origin == origin,
+                        records.c.lane.in_({v.facts.lane for v in batch}),
+                        records.c.seq.in_({v.seq for v in batch}),
                     )
                 )
             }
