@@ -183,14 +183,8 @@ class RecordStore:
 
     def find_digests(self, origin: str, digests: Sequence[str]) -> dict[str, str]:
         """Stored results of `origin` by body digest (64 hex characters, checked by the caller)."""
-        query = select(records.c.body_digest, records.c.id).where(
-            records.c.origin == origin,
-            records.c.digest_key.in_({hash_key(d) for d in digests}),
-            records.c.kind == "result",
-            records.c.body_digest.in_(digests),
-        )
         with self.engine.connect() as conn:
-            return {r.body_digest: r.id for r in conn.execute(query)}
+            return {d: found[0] for d, found in stored_results(conn, origin, digests).items()}
 
     def query(
         self, where: QueryFilter, viewer: Viewer, page_size: int, before_pos: int | None
@@ -241,17 +235,23 @@ class RecordStore:
             # A record's id hashes its payload, origin, lane and seq included, so a stored one
             # is found at its own (origin, lane, seq): neighbouring entries of the log's index,
             # where looking ids up would read a random page of the id index for each.
+            spans: dict[str, tuple[int, int]] = {}
+            for v in batch:
+                low, high = spans.get(v.facts.lane, (v.seq, v.seq))
+                spans[v.facts.lane] = (min(low, v.seq), max(high, v.seq))
+            in_spans = or_(
+                *(
+                    and_(records.c.lane == lane, records.c.seq.between(low, high))
+                    for lane, (low, high) in spans.items()
+                )
+            )
             stored = {
                 r.id: r.seq
                 for r in conn.execute(
-                    select(records.c.id, records.c.seq).where(
-                        records.c.origin == origin,
-                        records.c.lane.in_({v.facts.lane for v in batch}),
-                        records.c.seq.in_({v.seq for v in batch}),
-                    )
+                    select(records.c.id, records.c.seq).where(records.c.origin == origin, in_spans)
                 )
             }
-            digests = _existing_digests(conn, origin, batch)
+            digests = stored_results(conn, origin, [v.body_digest for v in batch])
             results: list[Appended] = []
             rows: list[NewRow] = []
             for verified in batch:
@@ -360,14 +360,23 @@ def set_head(
     conn.execute(update(logs).where(_is_log(key)).values(**values))
 
 
-def _existing_digests(
-    conn: Connection, origin: str, batch: Sequence[VerifiedRecord]
+def stored_results(
+    conn: Connection, origin: str, digests: Sequence[str]
 ) -> dict[str, tuple[str, int]]:
-    digests = [v.body_digest for v in batch]
-    query = select(records.c.body_digest, records.c.id, records.c.seq).where(
-        records.c.origin == origin,
-        records.c.digest_key.in_({hash_key(d) for d in digests}),
-        records.c.kind == "result",
-        records.c.body_digest.in_(digests),
+    """Stored results of `origin` by body digest: (id, seq). Looked up by digest key and
+    checked in full here; the statement is written out, as SQLAlchemy's expansion of a
+    thousand-value IN cost more than the lookup."""
+    keys = list({hash_key(d) for d in digests})
+    if not keys:
+        return {}
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        "SELECT body_digest, id, seq FROM records WHERE origin = "
+        f"{mark} AND kind = 'result' AND digest_key IN ({', '.join([mark] * len(keys))})"
     )
-    return {r.body_digest: (r.id, r.seq) for r in conn.execute(query)}
+    wanted = set(digests)
+    return {
+        digest: (record_id, seq)
+        for digest, record_id, seq in conn.exec_driver_sql(sql, (origin, *keys))
+        if digest in wanted
+    }
