@@ -230,15 +230,20 @@ class RecordStore:
         origin = batch[0].origin
         received = now_us()
         with self.write_lock, self.engine.begin() as conn:
-            old_heads: dict[LogKey, Head] = {}
-            heads: dict[LogKey, tuple[int, str, int]] = {}
-            # A record's id hashes its payload, origin, lane and seq included, so a stored one
-            # is found at its own (origin, lane, seq): neighbouring entries of the log's index,
-            # where looking ids up would read a random page of the id index for each.
             spans: dict[str, tuple[int, int]] = {}
             for v in batch:
                 low, high = spans.get(v.facts.lane, (v.seq, v.seq))
                 spans[v.facts.lane] = (min(low, v.seq), max(high, v.seq))
+            old_heads = {
+                (origin, lane): head_of(conn, (origin, lane), for_update=True) for lane in spans
+            }
+            heads = {
+                key: (old.seq, old.id, _issued_at(conn, old) if key[1] != MEMBERS_LANE else 0)
+                for key, old in old_heads.items()
+            }
+            # A record's id hashes its payload, origin, lane and seq included, so a stored one
+            # is found at its own (origin, lane, seq): neighbouring entries of the log's index,
+            # where looking ids up would read a random page of the id index for each.
             in_spans = or_(
                 *(
                     and_(records.c.lane == lane, records.c.seq.between(low, high))
@@ -264,9 +269,6 @@ class RecordStore:
                     results.append(Appended(existing_id, existing_seq, True))
                     continue
                 key = (origin, verified.facts.lane)
-                if key not in heads:
-                    old = old_heads[key] = head_of(conn, key, for_update=True)
-                    heads[key] = (old.seq, old.id, _issued_at(conn, old))
                 seq, head_id, head_issued = heads[key]
                 if verified.seq != seq + 1 or verified.prev != head_id:
                     raise ConflictError(
