@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evalfed.core.checks import check_envelope
 from evalfed.core.errors import InvalidInputError, SignatureError, UnknownSignerError
@@ -146,6 +148,23 @@ def test_a_lane_names_an_audience_however_it_is_written() -> None:
     for bad in ("members", "to:uk-aisi", lane.upper(), lane + "0", "x" * 10_000):
         with pytest.raises(InvalidInputError, match="is not a lane"):
             check_lane(bad)
+
+
+NAMES = st.lists(st.sampled_from(["us-aisi", "uk-aisi", "ca-aisi", "jp-aisi", "kr-aisi"]))
+EMBARGO = st.one_of(st.none(), st.integers(0, 2**62))
+
+
+@given(NAMES, EMBARGO, NAMES, EMBARGO)
+def test_two_audiences_share_a_lane_exactly_when_they_name_the_same_readers(
+    one: list[str], one_embargo: int | None, other: list[str], other_embargo: int | None
+) -> None:
+    same = set(one) - {"us-aisi"} == set(other) - {"us-aisi"} and one_embargo == other_embargo
+    lanes = [
+        lane_of("us-aisi", INSTITUTES, n, e)
+        for n, e in ((one, one_embargo), (other, other_embargo))
+    ]
+    assert (lanes[0] == lanes[1]) == same
+    assert all(check_lane(lane) == lane for lane in lanes)
 
 
 def test_body_digest_ignores_header_but_not_body(federation: Federation) -> None:
