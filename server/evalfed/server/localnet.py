@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 STOP_TIMEOUT_S = 30
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_address() -> str:
@@ -57,6 +58,22 @@ class NodeProcess:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmHWM in /proc status")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) of the node process and its live descendants, such as
+        its checking workers (Linux /proc)."""
+        assert self.proc is not None
+        total, todo = 0.0, [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                continue  # it ended meanwhile
+        return total
 
     def kill(self) -> None:
         assert self.proc is not None

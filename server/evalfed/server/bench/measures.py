@@ -7,6 +7,7 @@ import statistics
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from typing import NamedTuple
 
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.checks import decode_envelope
@@ -25,19 +26,26 @@ TASKS = [f"task-{i}" for i in range(40)]
 TIMEOUT_S = 3600.0
 
 
-def _verify_part(raw_key: bytes, pairs: list[tuple[bytes, bytes]]) -> float:
-    """In a worker: checks each (signature, message); the seconds it took."""
+class VerifyLimit(NamedTuple):
+    rate: float
+    """Checks per second over all workers."""
+    cpu_us: float
+    """CPU microseconds per check."""
+
+
+def _verify_part(raw_key: bytes, pairs: list[tuple[bytes, bytes]]) -> tuple[float, float]:
+    """In a worker: checks each (signature, message); the seconds it took, and its CPU time."""
     key = PublicKey(raw_key)
     key.verify(*pairs[0])  # load the key before timing
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for signature, message in pairs:
         key.verify(signature, message)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
-def verify_limit(samples: int = 40_000, workers: int = CHECK_PROCESSES) -> float:
+def verify_limit(samples: int = 40_000, workers: int = CHECK_PROCESSES) -> VerifyLimit:
     """Raw Ed25519 checks per second in `workers` processes, as the node checks them (the
-    slowest worker's time counts; process start-up does not)."""
+    slowest worker's time counts; process start-up does not), and their CPU per check."""
     key = PrivateKey.generate()
     messages = [i.to_bytes(8, "big") * 64 for i in range(samples)]
     pairs = [(key.sign(m), m) for m in messages]
@@ -46,8 +54,10 @@ def verify_limit(samples: int = 40_000, workers: int = CHECK_PROCESSES) -> float
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         list(pool.map(abs, range(workers * 4)))  # start the workers
         parts = [pairs[i : i + chunk] for i in range(0, samples, chunk)]
-        seconds = list(pool.map(_verify_part, [key.public.raw] * len(parts), parts))
-    return samples / max(seconds)
+        times = list(pool.map(_verify_part, [key.public.raw] * len(parts), parts))
+    return VerifyLimit(
+        samples / max(wall for wall, _ in times), sum(cpu for _, cpu in times) / samples * 1e6
+    )
 
 
 def result_body(i: int) -> Record:
@@ -72,16 +82,24 @@ def publish_rate(net: BenchNetwork, node: NodeProcess, count: int, offset: int =
         return count / (time.perf_counter() - started)
 
 
-def catchup(
-    net: BenchNetwork, source: NodeProcess, count: int, name: str
-) -> tuple[float, NodeProcess]:
+class CatchUp(NamedTuple):
+    rate: float
+    """Records per second."""
+    cpu_us: float
+    """CPU microseconds per record, both nodes and their workers together."""
+    node: NodeProcess
+
+
+def catchup(net: BenchNetwork, source: NodeProcess, count: int, name: str) -> CatchUp:
     """Records/s for an empty node to catch up `count` records from `source` (timed from the
     moment the partner is added, so process start-up is not counted)."""
     node = net.node("uk-aisi", name)
+    cpu = source.cpu_seconds() + node.cpu_seconds()
     with net.client(node, "uk-aisi") as client:
         client.update_peers([source.address], [])
     elapsed = net.wait_for_count(node, "us-aisi", count, TIMEOUT_S)
-    return count / elapsed, node
+    cpu = source.cpu_seconds() + node.cpu_seconds() - cpu
+    return CatchUp(count / elapsed, cpu / count * 1e6, node)
 
 
 def relay_catchup(net: BenchNetwork, source: NodeProcess, count: int) -> float:
