@@ -136,6 +136,6 @@ class NodeApi(NodeServicer):
             federation_id=self.service.membership.federation_id,
             heads=heads,
             peers=peers,
-            forked_origins=[h.origin for h in heads if h.forked],
+            forked_origins=sorted({h.origin for h in heads if h.forked}),
             records=self.service.record_count(viewer),
         )
