@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -116,6 +117,29 @@ def test_deep_nesting_is_invalid_input(path: Path, data: bytes) -> None:
     path.write_bytes(data)
     with pytest.raises(InvalidInputError):
         load_results(path)
+
+
+# Found by the atheris harness on 2026-11-30 (1.4 KB; over its 10 s limit under instrumentation).
+NESTED_TAGGED_BRACKETS = b'{! {a": ' + (b"[" * 60 + b"! ") * 20
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="this PyYAML was built without libyaml")
+def test_nested_yaml_is_read_without_the_scanner_that_slows_with_depth(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (fuzzing): PyYAML's own scanner re-checks every open nesting level at each
+    token, so nested brackets cost time with the square of the depth (1.4 KB took a second
+    without instrumentation). libyaml's loader reads linearly; the slow scanner must not run."""
+
+    def slow_scanner_ran(self: object) -> None:
+        raise AssertionError("PyYAML's pure-Python scanner read the file")
+
+    monkeypatch.setattr(yaml.scanner.Scanner, "stale_possible_simple_keys", slow_scanner_ran)
+    path.write_bytes(NESTED_TAGGED_BRACKETS)
+    with pytest.raises(InvalidInputError):
+        load_results(path)
+    path.write_bytes(b"model: {id: m/x}\ntask: {name: t}\nscores: []\n")
+    assert [i.result.model.id for i in load_results(path)] == ["m/x"]
 
 
 def test_deep_nesting_reads_in_little_memory() -> None:

@@ -28,6 +28,7 @@ from evalfed.client.importers.inspect_log import (
 from evalfed.client.importers.jsonstream import JsonArray, NotJsonError, read_json_file_head
 from evalfed.client.importers.lm_eval import is_lm_eval_results, load_lm_eval
 from evalfed.client.importers.native import is_native, load_native
+from evalfed.core.codec import load_yaml
 from evalfed.core.errors import InvalidInputError
 
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
@@ -83,6 +84,6 @@ def _is_yaml_native(path: Path) -> bool:
     try:
         if path.stat().st_size > MAX_YAML_BYTES:
             return False
-        return is_native(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return is_native(load_yaml(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):  # deep nesting
         return False
