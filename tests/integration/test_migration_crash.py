@@ -114,6 +114,22 @@ def publish(address: str, key: PrivateKey, count: int, audiences: Sequence[str] 
         publish_records(client, bodies)
 
 
+def node_with_results(
+    tmp_path: Path,
+    federation: Federation,
+    database_url: str,
+    nodes: list[NodeProcess],
+    count: int,
+    audiences: Sequence[str] = ("",),
+) -> NodeProcess:
+    """A running US node process holding `count` published results (see `publish`)."""
+    us = node_process(tmp_path, federation, "us-aisi", database_url)
+    nodes.append(us)
+    us.start()
+    publish(us.address, federation.keys["us-aisi"], count, audiences)
+    return us
+
+
 def served_records(address: str, key: PrivateKey) -> dict[str, bytes]:
     """Record id -> the StoredRecord the node serves (envelope, received_at, void_reason...)."""
     with NodeClient(address, key) as client:
@@ -209,10 +225,7 @@ def test_node_killed_mid_migration_restarts_with_every_record(
     nodes: list[NodeProcess],
 ) -> None:
     key = federation.keys["us-aisi"]
-    us = node_process(tmp_path, federation, "us-aisi", new_database())
-    nodes.append(us)
-    us.start()
-    publish(us.address, key, RECORDS)
+    us = node_with_results(tmp_path, federation, new_database(), nodes, RECORDS)
     served = served_records(us.address, key)
     assert len(served) == RECORDS
     us.stop()

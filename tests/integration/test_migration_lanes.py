@@ -15,12 +15,11 @@ from tests.integration.test_migration_crash import (
     HEAD,
     database_of,
     downgrade,
-    publish,
+    node_with_results,
     revision_of,
     schema_of,
     stored_rows,
 )
-from tests.processes import node_process
 
 AUDIENCES = ["", "public", "uk-aisi", "", "uk-aisi", "public", "ca-aisi,uk-aisi", ""]
 
@@ -37,11 +36,7 @@ def test_lanes_and_heads_are_rebuilt_from_the_stored_records(
     new_database: Callable[[], str],
     nodes: list[NodeProcess],
 ) -> None:
-    key = federation.keys["us-aisi"]
-    us = node_process(tmp_path, federation, "us-aisi", new_database())
-    nodes.append(us)
-    us.start()
-    publish(us.address, key, len(AUDIENCES), AUDIENCES)
+    us = node_with_results(tmp_path, federation, new_database(), nodes, len(AUDIENCES), AUDIENCES)
     us.stop()
     rows = stored_rows(us, "lane", "seq", "envelope")
     heads = heads_of(us)

@@ -309,12 +309,17 @@ class RecordStore:
 
 def insert_rows(conn: Connection, rows: list[NewRow]) -> None:
     """Inserts record rows through the driver's executemany (the hot path of sync)."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _param_mark(conn)
     sql = (
         f"INSERT INTO records ({', '.join(ROW_COLUMNS)}) "
         f"VALUES ({', '.join([mark] * len(ROW_COLUMNS))})"
     )
     conn.exec_driver_sql(sql, rows)
+
+
+def _param_mark(conn: Connection) -> str:
+    """The driver's positional parameter mark, for statements written out by hand."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _issued_at(conn: Connection, head: Head) -> int:
@@ -371,7 +376,7 @@ def stored_results(
     keys = list({hash_key(d) for d in digests})
     if not keys:
         return {}
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _param_mark(conn)
     sql = (
         "SELECT body_digest, id, seq FROM records WHERE origin = "
         f"{mark} AND kind = 'result' AND digest_key IN ({', '.join([mark] * len(keys))})"
