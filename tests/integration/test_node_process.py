@@ -17,10 +17,31 @@ from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.records import audience_from_text
 from evalfed.server.config import NodeConfig
 from evalfed.server.datadir import prepare_data_dir
+from evalfed.server.verifier import CHECK_PROCESSES
 from tests.conftest import Federation
 from tests.results import result
 
 EVALFED = [sys.executable, "-m", "evalfed.client.cli"]
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process ids below `pid` (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").iterdir():
+            children = [int(c) for c in (task / "children").read_text().split()]
+            found += children
+            todo += children
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live process (not gone, not a zombie)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 @pytest.mark.timeout(60)
@@ -41,6 +62,9 @@ def test_node_process_serves_and_stops_on_sigterm(
         line = proc.stdout.readline()
         assert "listening on" in line, proc.stderr.read() if proc.stderr else line
         address = line.rsplit(" ", 1)[1].strip()
+        # Up means ready: the signature-checking workers started before it said so.
+        helpers = _descendants(proc.pid)
+        assert len(helpers) >= 1 + CHECK_PROCESSES, helpers  # the fork server and the workers
         with grpc.insecure_channel(address) as channel:
             health = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service="evalfed.v1.Node"), timeout=10
@@ -52,6 +76,7 @@ def test_node_process_serves_and_stops_on_sigterm(
         assert proc.wait(timeout=30) == 0
         assert "stopped" in proc.stdout.read()
         assert "INSECURE MODE" in (proc.stderr.read() if proc.stderr else "")
+        assert not [pid for pid in helpers if _running(pid)], "checking workers outlived the node"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -167,6 +167,7 @@ def build_node(config: NodeConfig) -> Node:
 def serve(config: NodeConfig) -> None:
     """Runs the node until SIGTERM or SIGINT, then drains calls and stops."""
     node = build_node(config)
+    node.service.verifier.start_workers()
     node.start()
     if config.insecure:
         log.warning(

@@ -107,6 +107,13 @@ class Verifier:
                 self._sent = (current, version, blob)
             return version, blob
 
+    def start_workers(self) -> None:
+        """Starts every worker now and waits until each has answered, so that a node which says
+        it is up does not spend its first catch-up or large publish starting processes."""
+        version, blob = self._state_for_workers()
+        for started in [self._send(version, blob, []) for _ in range(self.processes)]:
+            started.result()
+
     def submit(self, items: Sequence[bytes | Envelope]) -> list[Future[list[Checked]]]:
         """Starts checking `items`; the futures' results, concatenated, keep their order."""
         datas = [i if isinstance(i, bytes) else i.SerializeToString() for i in items]
