@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import grpc
@@ -35,13 +37,39 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _running(pid: int) -> bool:
-    """Whether `pid` is a live process (not gone, not a zombie)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
+def _outliving(pids: list[int], timeout_s: float = 20.0) -> list[int]:
+    """Those of `pids` still running after up to `timeout_s` (waits on each one's exit)."""
+    deadline = time.monotonic() + timeout_s
+    left = []
+    for pid in pids:
+        try:
+            handle = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue
+        try:
+            ended, _, _ = select.select([handle], [], [], max(0.0, deadline - time.monotonic()))
+        finally:
+            os.close(handle)
+        if not ended:
+            left.append(pid)
+    return left
+
+
+def _start_node(config: NodeConfig) -> tuple[subprocess.Popen[str], str]:
+    """`evalfed node run` on `config`'s folder; the process and its address once it listens."""
+    proc = subprocess.Popen(
+        [*EVALFED, "node", "run", str(config.data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        raise AssertionError(proc.communicate()[1])
+    return proc, line.rsplit(" ", 1)[1].strip()
 
 
 @pytest.mark.timeout(60)
@@ -50,18 +78,9 @@ def test_node_process_serves_and_stops_on_sigterm(
 ) -> None:
     config = NodeConfig(tmp_path / "us", "us-aisi", "127.0.0.1:0", database_url, insecure=True)
     prepare_data_dir(config, federation.charter, federation.keys["us-aisi"])
-    proc = subprocess.Popen(
-        [*EVALFED, "node", "run", str(config.data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc, address = _start_node(config)
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "listening on" in line, proc.stderr.read() if proc.stderr else line
-        address = line.rsplit(" ", 1)[1].strip()
         # Up means ready: the signature-checking workers started before it said so.
         helpers = _descendants(proc.pid)
         assert len(helpers) >= 1 + CHECK_PROCESSES, helpers  # the fork server and the workers
@@ -76,11 +95,29 @@ def test_node_process_serves_and_stops_on_sigterm(
         assert proc.wait(timeout=30) == 0
         assert "stopped" in proc.stdout.read()
         assert "INSECURE MODE" in (proc.stderr.read() if proc.stderr else "")
-        assert not [pid for pid in helpers if _running(pid)], "checking workers outlived the node"
+        assert not _outliving(helpers), "checking workers outlived the node"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.timeout(60)
+def test_a_killed_node_leaves_no_process_behind(
+    tmp_path: Path, federation: Federation, database_url: str
+) -> None:
+    """SIGKILL (or the kernel's out-of-memory killer) gives the node no chance to stop its
+    checking workers: they must notice and end on their own, and their fork server with them."""
+    config = NodeConfig(tmp_path / "us", "us-aisi", "127.0.0.1:0", database_url, insecure=True)
+    prepare_data_dir(config, federation.charter, federation.keys["us-aisi"])
+    proc, _ = _start_node(config)
+    try:
+        helpers = _descendants(proc.pid)
+        assert len(helpers) >= 1 + CHECK_PROCESSES, helpers
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    assert _outliving(helpers) == []
 
 
 def test_insecure_mode_refuses_a_public_address(tmp_path: Path, federation: Federation) -> None:

@@ -14,7 +14,9 @@ import logging
 import multiprocessing
 import os
 import pickle
+import select
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -47,6 +49,30 @@ def _reason(exc: EvalfedError) -> str:
 
 
 _worker_state: tuple[int, MembershipState | None] = (-1, None)
+
+NODE_WATCH_S = 1.0
+"""Where the OS cannot signal a process's end (no pidfd), how often a worker looks."""
+
+
+def _end_with_node(node_pid: int) -> None:
+    """Runs as each worker starts: the worker exits as soon as its node does. A worker holds
+    both ends of its own task pipe, so it would otherwise wait forever for work after its node
+    was killed (SIGKILL, out of memory), and its fork server with it."""
+
+    def watch() -> None:
+        try:
+            if hasattr(os, "pidfd_open"):
+                ended = os.pidfd_open(node_pid)
+                select.select([ended], [], [])  # readable once the node has exited
+            else:
+                while True:
+                    time.sleep(NODE_WATCH_S)
+                    os.kill(node_pid, 0)
+        except ProcessLookupError:
+            pass  # the node is gone
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end with node", daemon=True).start()
 
 
 def _check_in_worker(
@@ -95,7 +121,12 @@ class Verifier:
         context = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has imported the checking code once.
         context.set_forkserver_preload(["__main__", __name__])
-        return ProcessPoolExecutor(self.processes, mp_context=context)
+        return ProcessPoolExecutor(
+            self.processes,
+            mp_context=context,
+            initializer=_end_with_node,
+            initargs=(os.getpid(),),
+        )
 
     def _state_for_workers(self) -> tuple[int, bytes]:
         """The current membership state's version number and pickled form."""

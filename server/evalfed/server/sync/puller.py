@@ -31,11 +31,14 @@ from evalfed.v1.node_pb2_grpc import NodeStub
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S = 0.2
-PIPELINE_DEPTH = 16
-"""Batches checked ahead of the ones being stored."""
-STORE_MAX_RECORDS = 5_000
+PIPELINE_DEPTH = 32
+"""Batches checked ahead of the ones being stored (enough to fill STORE_MAX_RECORDS)."""
+STORE_MAX_RECORDS = 10_000
 """Batches already checked and waiting are stored together, up to this many records in one
-transaction: larger transactions write each touched index page once for many records."""
+transaction: larger transactions write each touched index page once for many records. Record
+ids are hashes, so their index takes each insert on a random page; raw inserts into a table of
+a million records cost 28, 23 and 22 µs a row in transactions of 2,500, 5,000 and 10,000 rows,
+and a catch-up stores full transactions (its checks run ahead of its writes)."""
 BACKOFF_MAX_S = 30.0
 REFUSED_RETRY_MAX_S = 5.0
 """A partner that refused us (e.g. while our admission is pending) is asked again this often."""
