@@ -61,14 +61,19 @@ def _end_with_node(node_pid: int) -> None:
 
     def watch() -> None:
         try:
-            if hasattr(os, "pidfd_open"):
-                ended = os.pidfd_open(node_pid)
+            ended = os.pidfd_open(node_pid)
+        except ProcessLookupError:
+            os._exit(0)  # the node is already gone
+        except (AttributeError, OSError):
+            ended = -1  # no pidfd here: look now and then
+        try:
+            if ended >= 0:
                 select.select([ended], [], [])  # readable once the node has exited
             else:
                 while True:
-                    time.sleep(NODE_WATCH_S)
                     os.kill(node_pid, 0)
-        except ProcessLookupError:
+                    time.sleep(NODE_WATCH_S)
+        except OSError:
             pass  # the node is gone
         os._exit(0)
 
