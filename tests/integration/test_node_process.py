@@ -55,8 +55,13 @@ def _outliving(pids: list[int], timeout_s: float = 20.0) -> list[int]:
     return left
 
 
-def _start_node(config: NodeConfig) -> tuple[subprocess.Popen[str], str]:
-    """`evalfed node run` on `config`'s folder; the process and its address once it listens."""
+def _start_node(
+    root: Path, federation: Federation, database_url: str
+) -> tuple[subprocess.Popen[str], str]:
+    """`evalfed node run` for us-aisi in a new folder; the process and its address once it
+    listens."""
+    config = NodeConfig(root / "us", "us-aisi", "127.0.0.1:0", database_url, insecure=True)
+    prepare_data_dir(config, federation.charter, federation.keys["us-aisi"])
     proc = subprocess.Popen(
         [*EVALFED, "node", "run", str(config.data_dir)],
         stdout=subprocess.PIPE,
@@ -76,9 +81,7 @@ def _start_node(config: NodeConfig) -> tuple[subprocess.Popen[str], str]:
 def test_node_process_serves_and_stops_on_sigterm(
     tmp_path: Path, federation: Federation, database_url: str
 ) -> None:
-    config = NodeConfig(tmp_path / "us", "us-aisi", "127.0.0.1:0", database_url, insecure=True)
-    prepare_data_dir(config, federation.charter, federation.keys["us-aisi"])
-    proc, address = _start_node(config)
+    proc, address = _start_node(tmp_path, federation, database_url)
     try:
         assert proc.stdout is not None
         # Up means ready: the signature-checking workers started before it said so.
@@ -108,9 +111,7 @@ def test_a_killed_node_leaves_no_process_behind(
 ) -> None:
     """SIGKILL (or the kernel's out-of-memory killer) gives the node no chance to stop its
     checking workers: they must notice and end on their own, and their fork server with them."""
-    config = NodeConfig(tmp_path / "us", "us-aisi", "127.0.0.1:0", database_url, insecure=True)
-    prepare_data_dir(config, federation.charter, federation.keys["us-aisi"])
-    proc, _ = _start_node(config)
+    proc, _ = _start_node(tmp_path, federation, database_url)
     try:
         helpers = _descendants(proc.pid)
         assert len(helpers) >= 1 + CHECK_PROCESSES, helpers
