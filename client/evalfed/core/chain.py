@@ -15,11 +15,8 @@ from enum import Enum
 
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ChainError
-from evalfed.core.records import MEMBERS_LANE
+from evalfed.core.records import MEMBERS_LANE, LogKey
 from evalfed.core.timeutil import iso_of_us
-
-LogKey = tuple[str, str]
-"""A log: (origin, lane)."""
 
 
 class Fit(Enum):
@@ -41,6 +38,16 @@ class HeldIds:
     def add(self, origin: str, lane: str, seq: int, record_id: str, issued_at_us: int) -> None:
         self.ids.setdefault((origin, lane, seq), set()).add(record_id)
         self.issued_at_us[record_id] = issued_at_us
+
+
+def seq_spans(batch: Iterable[VerifiedRecord], before: int = 0) -> dict[LogKey, tuple[int, int]]:
+    """Per log, the lowest and highest seq of the batch's records, the lowest reaching
+    `before` seqs further back (1: the record each one follows)."""
+    spans: dict[LogKey, tuple[int, int]] = {}
+    for record in batch:
+        low, high = spans.get(record.log, (record.seq, record.seq))
+        spans[record.log] = (min(low, record.seq - before), max(high, record.seq))
+    return spans
 
 
 def place(record: VerifiedRecord, held: HeldIds) -> Fit:

@@ -13,7 +13,14 @@ from google.protobuf.message import DecodeError
 from evalfed.core.errors import InvalidInputError, SignatureError
 from evalfed.core.limits import MAX_SIGNATURES
 from evalfed.core.membership import Membership, MembershipState
-from evalfed.core.records import RecordFacts, body_digest, facts_of, parse_record, record_id
+from evalfed.core.records import (
+    LogKey,
+    RecordFacts,
+    body_digest,
+    facts_of,
+    parse_record,
+    record_id,
+)
 from evalfed.core.validate import check_record
 from evalfed.keys.dsse import verify_signatures
 from evalfed.v1.envelope_pb2 import Envelope
@@ -55,6 +62,11 @@ class VerifiedRecord:
     @property
     def prev(self) -> str:
         return self.facts.prev
+
+    @property
+    def log(self) -> LogKey:
+        """The log it belongs to: (origin, lane)."""
+        return self.facts.origin, self.facts.lane
 
     @cached_property
     def envelope(self) -> Envelope:

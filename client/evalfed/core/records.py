@@ -49,6 +49,9 @@ def audience_text(audience: Audience) -> str:
     return "members"
 
 
+LogKey = tuple[str, str]
+"""A log: (origin, lane)."""
+
 MEMBERS_LANE = ""
 """The lane of records every member may see, membership events among them."""
 PUBLIC_LANE = "public"

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator, Sequence
 from sqlalchemy.engine import Row
 
 from evalfed.core.binding import verify_binding
-from evalfed.core.chain import LogKey
 from evalfed.core.codec import BUNDLE_FORMAT
 from evalfed.core.errors import (
     AuthenticationError,
@@ -27,7 +26,7 @@ from evalfed.core.limits import (
 )
 from evalfed.core.membership import MEMBERSHIP_KINDS, Membership, MembershipState
 from evalfed.core.names import check_digest, check_institute_id, check_record_id
-from evalfed.core.records import check_lane
+from evalfed.core.records import LogKey, check_lane
 from evalfed.core.timeutil import timestamp_of_us
 from evalfed.server.identity import NodeIdentity
 from evalfed.server.members import MembershipKeeper

@@ -17,10 +17,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
-from evalfed.core.chain import LogKey, check_issued_after
+from evalfed.core.chain import check_issued_after, seq_spans
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ConflictError
-from evalfed.core.records import INSTITUTES, MEMBERS_LANE, PUBLIC, RecordFacts
+from evalfed.core.records import INSTITUTES, MEMBERS_LANE, PUBLIC, LogKey, RecordFacts
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import logs, records
 from evalfed.server.storage.stats import TableStats
@@ -230,13 +230,8 @@ class RecordStore:
         origin = batch[0].origin
         received = now_us()
         with self.write_lock, self.engine.begin() as conn:
-            spans: dict[str, tuple[int, int]] = {}
-            for v in batch:
-                low, high = spans.get(v.facts.lane, (v.seq, v.seq))
-                spans[v.facts.lane] = (min(low, v.seq), max(high, v.seq))
-            old_heads = {
-                (origin, lane): head_of(conn, (origin, lane), for_update=True) for lane in spans
-            }
+            spans = seq_spans(batch)
+            old_heads = {key: head_of(conn, key, for_update=True) for key in spans}
             heads = {
                 key: (old.seq, old.id, _issued_at(conn, old) if key[1] != MEMBERS_LANE else 0)
                 for key, old in old_heads.items()
@@ -247,7 +242,7 @@ class RecordStore:
             in_spans = or_(
                 *(
                     and_(records.c.lane == lane, records.c.seq.between(low, high))
-                    for lane, (low, high) in spans.items()
+                    for (_, lane), (low, high) in spans.items()
                 )
             )
             stored = {
@@ -268,7 +263,7 @@ class RecordStore:
                     existing_id, existing_seq = digests[digest]
                     results.append(Appended(existing_id, existing_seq, True))
                     continue
-                key = (origin, verified.facts.lane)
+                key = verified.log
                 seq, head_id, head_issued = heads[key]
                 if verified.seq != seq + 1 or verified.prev != head_id:
                     raise ConflictError(

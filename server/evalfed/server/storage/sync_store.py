@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
-from evalfed.core.chain import Fit, HeldIds, LogKey, place
+from evalfed.core.chain import Fit, HeldIds, place, seq_spans
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ChainError
-from evalfed.core.records import INSTITUTES
+from evalfed.core.records import INSTITUTES, LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import logs, peers, records
 from evalfed.server.storage.store import (
@@ -191,8 +191,7 @@ class SyncStore:
         rows: list[NewRow] = []
         with self.store.write_lock, self.engine.begin() as conn:
             held = _held_around(conn, batch)
-            keys = {(v.origin, v.facts.lane) for v in batch}
-            heads = {key: head_of(conn, key, for_update=True) for key in keys}
+            heads = {v.log: head_of(conn, v.log, for_update=True) for v in batch}
             moved: dict[LogKey, tuple[int, str]] = {}
             forked: set[LogKey] = set()
             for verified in batch:
@@ -207,7 +206,7 @@ class SyncStore:
                 rows.append(
                     row_of(verified, peer, received, digest=verified.origin == self.own_institute)
                 )
-                key = (verified.origin, verified.facts.lane)
+                key = verified.log
                 if fit is Fit.FORK:
                     result.forks += 1
                     forked.add(key)
@@ -235,13 +234,8 @@ class SyncStore:
 
 def _held_around(conn: Connection, batch: Sequence[VerifiedRecord]) -> HeldIds:
     """The held ids at each batch record's seq and the seq before it, in its log."""
-    spans: dict[LogKey, tuple[int, int]] = {}
-    for v in batch:
-        key = (v.origin, v.facts.lane)
-        low, high = spans.get(key, (v.seq, v.seq))
-        spans[key] = (min(low, v.seq - 1), max(high, v.seq))
     held = HeldIds()
-    for (origin, lane), (low, high) in spans.items():
+    for (origin, lane), (low, high) in seq_spans(batch, before=1).items():
         query = select(records.c.seq, records.c.id, records.c.issued_at_us).where(
             records.c.origin == origin, records.c.lane == lane, records.c.seq.between(low, high)
         )

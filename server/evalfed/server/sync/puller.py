@@ -19,8 +19,8 @@ from queue import Queue
 
 import grpc
 
-from evalfed.core.chain import LogKey
 from evalfed.core.checks import VerifiedRecord
+from evalfed.core.records import LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
 from evalfed.server.storage.sync_store import SyncStore
@@ -209,9 +209,8 @@ class PeerLink:
         if result.new or result.forks:
             self.on_stored(verified)
         for record in verified:
-            key = (record.origin, record.facts.lane)
-            if record.seq > self.stats.heads.get(key, 0):
-                self.stats.heads[key] = record.seq
+            if record.seq > self.stats.heads.get(record.log, 0):
+                self.stats.heads[record.log] = record.seq
         rejected += result.rejected
         self.stats.received += result.new + result.forks
         for record_id, reason in rejected:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from evalfed.core.chain import LogKey
 from evalfed.core.limits import SYNC_BATCH_BYTES, SYNC_BATCH_RECORDS
+from evalfed.core.records import LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
 from evalfed.server.storage.sync_store import SyncStore
