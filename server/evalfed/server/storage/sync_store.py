@@ -191,7 +191,7 @@ class SyncStore:
         rows: list[NewRow] = []
         with self.store.write_lock, self.engine.begin() as conn:
             held = _held_around(conn, batch)
-            heads = {v.log: head_of(conn, v.log, for_update=True) for v in batch}
+            heads = {key: head_of(conn, key, for_update=True) for key in {v.log for v in batch}}
             moved: dict[LogKey, tuple[int, str]] = {}
             forked: set[LogKey] = set()
             for verified in batch:
