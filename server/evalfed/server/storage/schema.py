@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    literal_column,
 )
 
 metadata = MetaData()
@@ -54,9 +55,27 @@ records = Table(
     Index("ix_records_id_key", "id_key"),
     Index("ix_records_model", "model", "pos"),
     Index("ix_records_task", "task", "pos"),
-    Index("ix_records_origin_digest_key", "origin", "digest_key"),
-    Index("ix_records_target", "target"),
-    Index("ix_records_embargo", "embargo_until_us"),
+)
+
+# Three indexes hold only the rows a lookup can find (most records are partners' results:
+# no digest key, no target, no embargo). A query uses such an index only when its WHERE
+# clause carries the index's condition word for word, so queries take these.
+HAS_DIGEST_KEY = records.c.digest_key != literal_column("0")
+HAS_TARGET = records.c.target != literal_column("''")
+HAS_EMBARGO = records.c.embargo_until_us.is_not(None)
+Index(
+    "ix_records_origin_digest_key",
+    records.c.origin,
+    records.c.digest_key,
+    sqlite_where=HAS_DIGEST_KEY,
+    postgresql_where=HAS_DIGEST_KEY,
+)
+Index("ix_records_target", records.c.target, sqlite_where=HAS_TARGET, postgresql_where=HAS_TARGET)
+Index(
+    "ix_records_embargo",
+    records.c.embargo_until_us,
+    sqlite_where=HAS_EMBARGO,
+    postgresql_where=HAS_EMBARGO,
 )
 
 logs = Table(

@@ -22,7 +22,7 @@ from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ConflictError
 from evalfed.core.records import INSTITUTES, MEMBERS_LANE, PUBLIC, LogKey, RecordFacts
 from evalfed.core.timeutil import now_us
-from evalfed.server.storage.schema import logs, records
+from evalfed.server.storage.schema import HAS_TARGET, logs, records
 from evalfed.server.storage.stats import TableStats
 
 
@@ -208,7 +208,9 @@ class RecordStore:
     def superseded(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """For each id a later record retracts or corrects: (kind, that record's id)."""
         query = select(records.c.target, records.c.kind, records.c.id).where(
-            records.c.target.in_(list(ids)), records.c.kind.in_(("retraction", "correction"))
+            records.c.target.in_(list(ids)),
+            HAS_TARGET,
+            records.c.kind.in_(("retraction", "correction")),
         )
         with self.engine.connect() as conn:
             return {r.target: (r.kind, r.id) for r in conn.execute(query)}
@@ -374,7 +376,8 @@ def stored_results(
     mark = _param_mark(conn)
     sql = (
         "SELECT body_digest, id, seq FROM records WHERE origin = "
-        f"{mark} AND kind = 'result' AND digest_key IN ({', '.join([mark] * len(keys))})"
+        f"{mark} AND kind = 'result' AND digest_key IN ({', '.join([mark] * len(keys))}) "
+        "AND digest_key != 0"  # HAS_DIGEST_KEY: the index holds only such rows
     )
     wanted = set(digests)
     return {
