@@ -109,6 +109,17 @@ def database_url(new_database: Callable[[], str]) -> str:
 
 
 @pytest.fixture
+def engine(new_database: Callable[[], str], tmp_path: Path) -> Iterator[Any]:
+    """A migrated database of no node, for testing storage on its own."""
+    from evalfed.server.storage.engine import make_engine, migrate
+
+    engine = make_engine(new_database() or f"sqlite:///{tmp_path / 'node.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def nodes(new_database: Callable[[], str]) -> Iterator[list[object]]:
     """Node processes (evalfed.server.localnet.NodeProcess) a test starts: stopped at its end,
     before their databases are dropped."""

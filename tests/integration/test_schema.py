@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +16,6 @@ from evalfed.server.storage.engine import make_engine, migrate
 from evalfed.server.storage.schema import metadata, records
 from evalfed.server.storage.store import RecordStore, Viewer
 from evalfed.server.storage.sync_store import SyncStore
-
-
-@pytest.fixture
-def engine(new_database: Callable[[], str], tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(new_database() or f"sqlite:///{tmp_path / 'node.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_migrations_build_the_declared_schema(engine: Engine) -> None:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from evalfed.core.checks import VerifiedRecord, check_envelope
 from evalfed.core.membership import Membership
 from evalfed.core.records import record_id
-from evalfed.server.storage.engine import make_engine, migrate
 from evalfed.server.storage.store import RecordStore
 from evalfed.server.storage.sync_store import SyncStore
 from tests.conftest import Federation
@@ -31,13 +29,11 @@ def _chain(federation: Federation, count: int) -> list[VerifiedRecord]:
 
 @pytest.mark.parametrize("path", ["publish", "sync"])
 def test_a_batch_costs_the_same_statements_whatever_its_size(
-    path: str, federation: Federation, new_database: Callable[[], str], tmp_path: Path
+    path: str, federation: Federation, engine: Engine
 ) -> None:
     """Publishing and catching up store batches of hundreds of records: one query per record
     (say, reading a log's head for each) would multiply their cost, so a batch of 300 must
     take no more statements than a batch of 3."""
-    engine = make_engine(new_database() or f"sqlite:///{tmp_path / 'node.db'}")
-    migrate(engine)
     store = RecordStore(engine)
     sync = SyncStore(store, own_institute="uk-aisi")
 
@@ -53,15 +49,11 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    event.listen(engine, "before_cursor_execute", count)
     chain = _chain(federation, 306)
-    try:
-        append(chain[:3])  # the first batch also starts the log
-        statements.clear()
-        append(chain[3:6])
-        small = len(statements)
-        statements.clear()
-        assert append(chain[6:]) == 300
-        assert len(statements) == small, statements
-    finally:
-        engine.dispose()
+    append(chain[:3])  # the first batch also starts the log
+    event.listen(engine, "before_cursor_execute", count)
+    append(chain[3:6])
+    small = len(statements)
+    statements.clear()
+    assert append(chain[6:]) == 300
+    assert len(statements) == small, statements
