@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from queue import Queue
+from typing import NamedTuple
 
 import grpc
 
@@ -31,14 +32,16 @@ from evalfed.v1.node_pb2_grpc import NodeStub
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S = 0.2
-PIPELINE_DEPTH = 32
+PIPELINE_DEPTH = 40
 """Batches checked ahead of the ones being stored (enough to fill STORE_MAX_RECORDS)."""
-STORE_MAX_RECORDS = 10_000
+STORE_MAX_RECORDS = 20_000
 """Batches already checked and waiting are stored together, up to this many records in one
 transaction: larger transactions write each touched index page once for many records. Record
-ids are hashes, so their index takes each insert on a random page; raw inserts into a table of
-a million records cost 28, 23 and 22 µs a row in transactions of 2,500, 5,000 and 10,000 rows,
-and a catch-up stores full transactions (its checks run ahead of its writes)."""
+ids are hashes, so their index takes each insert on a random page; raw inserts into a table
+growing from 500,000 to a million records cost 27, 21.5 and 19.7 µs a row in transactions of
+10,000, 20,000 and 50,000 rows. A catch-up stores full transactions (its checks run ahead of
+its writes); the waiting records are held in memory, which is why this stops at 20,000
+(catchup_peak_rss_mb at one million records: 241 MiB)."""
 BACKOFF_MAX_S = 30.0
 REFUSED_RETRY_MAX_S = 5.0
 """A partner that refused us (e.g. while our admission is pending) is asked again this often."""
@@ -57,6 +60,15 @@ class LinkStats:
     institute: str = ""
     heads: dict[LogKey, int] = field(default_factory=dict)
     """The partner's heads per log as last seen: at connection, then raised by what it sends."""
+
+
+class _Waiting(NamedTuple):
+    """A partner's batch whose envelopes are being checked, waiting to be stored (its message
+    is let go: the checks hold the envelope bytes)."""
+
+    records: int
+    embargo_through_us: int
+    checks: list[Future[list[Checked]]]
 
 
 class PeerLink:
@@ -160,24 +172,24 @@ class PeerLink:
     def _pipeline(self, call: Iterator[SyncBatch]) -> None:
         """Checks each batch as it arrives while earlier ones are being stored, so the
         signature checks and the database writes overlap; batches are stored in order."""
-        queue: Queue[tuple[SyncBatch, list[Future[list[Checked]]]] | None] = Queue(PIPELINE_DEPTH)
+        queue: Queue[_Waiting | None] = Queue(PIPELINE_DEPTH)
         failure: list[BaseException] = []
 
         def store() -> None:
             while (item := queue.get()) is not None:
                 waiting = [item]
-                count = len(item[0].envelopes)
+                count = item.records
                 while count < STORE_MAX_RECORDS and not queue.empty():
                     if (more := queue.get()) is None:
                         queue.put(None)  # seen again by the outer loop, which then ends
                         break
                     waiting.append(more)
-                    count += len(more[0].envelopes)
+                    count += more.records
                 if failure:
                     continue
                 try:
-                    checked = [c for _, futures in waiting for c in Verifier.results(futures)]
-                    self.ingest(checked, max(b.embargo_through_us for b, _ in waiting))
+                    checked = [c for w in waiting for c in Verifier.results(w.checks)]
+                    self.ingest(checked, max(w.embargo_through_us for w in waiting))
                 except BaseException as exc:
                     failure.append(exc)
                     if self._call is not None:
@@ -189,7 +201,10 @@ class PeerLink:
             for batch in call:
                 if self._stop.is_set() or failure:
                     break
-                queue.put((batch, self.verifier.submit(list(batch.envelopes))))
+                records, embargo = len(batch.envelopes), batch.embargo_through_us
+                checks = self.verifier.submit(list(batch.envelopes))
+                del batch  # the message is not held while the queue is full
+                queue.put(_Waiting(records, embargo, checks))
         except grpc.RpcError:
             if not failure:
                 raise  # otherwise the stream was cancelled because storing failed
