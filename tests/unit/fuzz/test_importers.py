@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from evalfed.client.importers import load_results
@@ -69,6 +69,7 @@ def test_arbitrary_bytes(path: Path, data: bytes) -> None:
 
 @SETTINGS
 @given(value=JSON_FILES)
+@example(value={"": "\x00evalfed-non-finite:", "eval": {"task": "t", "model": "m/x"}})
 def test_arbitrary_json(path: Path, value: Any) -> None:
     load(path, json.dumps(value).encode())
 

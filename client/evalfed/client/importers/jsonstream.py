@@ -38,7 +38,12 @@ _REPLACEMENTS = {
     b"Infinity": b'"\\u0000evalfed-non-finite:Infinity"',
     b"-Infinity": b'"\\u0000evalfed-non-finite:-Infinity"',
 }
-_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_FLOATS = {
+    _SENTINEL + word: value
+    for word, value in (("NaN", math.nan), ("Infinity", math.inf), ("-Infinity", -math.inf))
+}
+"""Each sentinel and its float. A string of the input that merely starts like one (a file can
+hold any string) stays a string."""
 # A whole string, an unterminated string (a lone quote: wait for more bytes), or a bare word.
 _TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|"|-?Infinity|NaN', re.DOTALL)
 _LONGEST_WORD = len(b"-Infinity")
@@ -93,9 +98,7 @@ def restore(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, str):
-        if value.startswith(_SENTINEL):
-            return _FLOATS[value[len(_SENTINEL) :]]
-        return value
+        return _FLOATS.get(value, value)
     if isinstance(value, dict):
         return {key: restore(item) for key, item in value.items()}
     if isinstance(value, list):
