@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -106,6 +107,23 @@ def new_database(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
 @pytest.fixture
 def database_url(new_database: Callable[[], str]) -> str:
     return new_database()
+
+
+@contextlib.contextmanager
+def statements_run(engine: Any) -> Iterator[list[tuple[str, Any]]]:
+    """Collects each SQL statement `engine` sends, with its parameters, inside the block."""
+    statements: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        statements.append((statement, parameters))
+
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
 
 
 @pytest.fixture

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 from evalfed.server.storage.engine import make_engine, migrate
 from evalfed.server.storage.schema import metadata, records
 from evalfed.server.storage.store import RecordStore, Viewer
 from evalfed.server.storage.sync_store import SyncStore
+from tests.conftest import statements_run
 
 
 def test_migrations_build_the_declared_schema(engine: Engine) -> None:
@@ -66,14 +66,8 @@ def test_each_lookup_uses_its_index(
     (SQLite only: PostgreSQL picks plans from table statistics.)"""
     engine = make_engine(f"sqlite:///{tmp_path / 'node.db'}")
     migrate(engine)
-    statements: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", keep)
-    lookup(RecordStore(engine))
-    event.remove(engine, "before_cursor_execute", keep)
+    with statements_run(engine) as statements:
+        lookup(RecordStore(engine))
     with engine.connect() as conn:
         plans = [
             " | ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {s}", p))

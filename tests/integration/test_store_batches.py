@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from evalfed.core.checks import VerifiedRecord, check_envelope
@@ -13,7 +10,7 @@ from evalfed.core.membership import Membership
 from evalfed.core.records import record_id
 from evalfed.server.storage.store import RecordStore
 from evalfed.server.storage.sync_store import SyncStore
-from tests.conftest import Federation
+from tests.conftest import Federation, statements_run
 from tests.results import signed_record
 
 
@@ -44,16 +41,10 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
         assert not result.rejected
         return result.new
 
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
     chain = _chain(federation, 306)
     append(chain[:3])  # the first batch also starts the log
-    event.listen(engine, "before_cursor_execute", count)
-    append(chain[3:6])
-    small = len(statements)
-    statements.clear()
-    assert append(chain[6:]) == 300
-    assert len(statements) == small, statements
+    with statements_run(engine) as small:
+        append(chain[3:6])
+    with statements_run(engine) as large:
+        assert append(chain[6:]) == 300
+    assert len(large) == len(small), large
