@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from evalfed.client.node_client import NodeClient
 from evalfed.core.charter import VerifiedCharter, build_charter, charter_envelope, sign_charter
@@ -110,14 +112,12 @@ def database_url(new_database: Callable[[], str]) -> str:
 
 
 @contextlib.contextmanager
-def statements_run(engine: Any) -> Iterator[list[tuple[str, Any]]]:
+def statements_run(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
     """Collects each SQL statement `engine` sends, with its parameters, inside the block."""
     statements: list[tuple[str, Any]] = []
 
     def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
         statements.append((statement, parameters))
-
-    from sqlalchemy import event
 
     event.listen(engine, "before_cursor_execute", keep)
     try:
@@ -127,7 +127,7 @@ def statements_run(engine: Any) -> Iterator[list[tuple[str, Any]]]:
 
 
 @pytest.fixture
-def engine(new_database: Callable[[], str], tmp_path: Path) -> Iterator[Any]:
+def engine(new_database: Callable[[], str], tmp_path: Path) -> Iterator[Engine]:
     """A migrated database of no node, for testing storage on its own."""
     from evalfed.server.storage.engine import make_engine, migrate
 
