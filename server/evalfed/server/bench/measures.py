@@ -73,13 +73,23 @@ def result_body(i: int) -> Record:
     return new_result_record(result, audience_from_text(""))
 
 
-def publish_rate(net: BenchNetwork, node: NodeProcess, count: int, offset: int = 0) -> float:
+class Published(NamedTuple):
+    rate: float
+    """Records per second."""
+    cpu_us: float
+    """CPU microseconds per record: the client (this process) and the node with its workers."""
+
+
+def publish_rate(net: BenchNetwork, node: NodeProcess, count: int, offset: int = 0) -> Published:
     """Records/s accepted and stored by `node` through the client, in batches."""
     bodies = [result_body(offset + i) for i in range(count)]
     with net.client(node) as client:
+        cpu = time.process_time() + node.cpu_seconds()
         started = time.perf_counter()
         publish_records(client, bodies)
-        return count / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() + node.cpu_seconds() - cpu
+        return Published(count / elapsed, cpu / count * 1e6)
 
 
 class CatchUp(NamedTuple):
