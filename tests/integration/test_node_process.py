@@ -121,6 +121,44 @@ def test_a_killed_node_leaves_no_process_behind(
     assert _outliving(helpers) == []
 
 
+STARTER = """
+import sys
+from pathlib import Path
+from evalfed.server.localnet import NodeProcess
+node = NodeProcess(Path(sys.argv[1]))
+node.start()
+print(node.proc.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_node_ends_with_the_process_that_started_it(
+    tmp_path: Path, federation: Federation, database_url: str
+) -> None:
+    """A node started through localnet (tests, the demo, the benchmark) stops, draining, when
+    its starter is killed, so a killed test run leaves no node or worker behind."""
+    config = NodeConfig(tmp_path / "us", "us-aisi", "127.0.0.1:0", database_url, insecure=True)
+    prepare_data_dir(config, federation.charter, federation.keys["us-aisi"])
+    starter = subprocess.Popen(
+        [sys.executable, "-c", STARTER, str(config.data_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert starter.stdout is not None
+        node_pid = int(starter.stdout.readline())
+        started = [node_pid, *_descendants(node_pid)]
+        assert len(started) >= 2 + CHECK_PROCESSES, started
+    finally:
+        starter.kill()
+        starter.communicate(timeout=30)
+    assert _outliving(started) == []
+    log = config.data_dir.with_suffix(".log").read_text()
+    assert "which started this node, has ended; stopping" in log
+
+
 def test_insecure_mode_refuses_a_public_address(tmp_path: Path, federation: Federation) -> None:
     from evalfed.core.errors import InvalidInputError
     from evalfed.server.app import build_node

@@ -376,6 +376,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_server_command("node_init"))
     p = node.add_parser("run", help="serve until SIGTERM or SIGINT")
     p.add_argument("dir")
+    p.add_argument(
+        "--end-with",
+        type=int,
+        metavar="PID",
+        help="also stop when process PID ends (for nodes that scripts and tests start)",
+    )
     p.set_defaults(handler=_server_command("node_run"))
 
     p = commands.add_parser("publish", help="sign and publish result files")

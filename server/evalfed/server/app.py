@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -25,6 +26,7 @@ from evalfed.core.membership import Membership
 from evalfed.server.config import NodeConfig
 from evalfed.server.guard import Guard
 from evalfed.server.identity import NodeIdentity, load_identity
+from evalfed.server.lifeline import when_ended
 from evalfed.server.members import MembershipKeeper
 from evalfed.server.ratelimit import RateLimiter
 from evalfed.server.service import NodeService
@@ -164,8 +166,9 @@ def build_node(config: NodeConfig) -> Node:
     return Node(config, server, port, engine, store, service, health_servicer, links)
 
 
-def serve(config: NodeConfig) -> None:
-    """Runs the node until SIGTERM or SIGINT, then drains calls and stops."""
+def serve(config: NodeConfig, end_with_pid: int | None = None) -> None:
+    """Runs the node until SIGTERM or SIGINT (or until process `end_with_pid` ends), then
+    drains calls and stops."""
     node = build_node(config)
     node.service.verifier.start_workers()
     node.start()
@@ -181,9 +184,17 @@ def serve(config: NodeConfig) -> None:
         log.info("received %s; draining and stopping", signal.Signals(signum).name)
         stopping.set()
 
+    def on_starter_ended() -> None:
+        log.warning("process %s, which started this node, has ended; stopping", end_with_pid)
+        stopping.set()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if end_with_pid is not None:
+        when_ended(end_with_pid, on_starter_ended)
     stopping.wait()
     node.stop()
-    print(f"evalfed node {config.institute} stopped", flush=True)
-    sys.stdout.flush()
+    try:
+        print(f"evalfed node {config.institute} stopped", flush=True)
+    except BrokenPipeError:  # whoever read our output has gone (see end_with_pid)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -47,5 +47,5 @@ def node_run(args: argparse.Namespace) -> int:
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    serve(config)
+    serve(config, args.end_with)
     return 0

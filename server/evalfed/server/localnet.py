@@ -34,7 +34,10 @@ class NodeProcess:
         """Starts the node and returns its address once it listens."""
         with self.log.open("a") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "evalfed.client.cli", "node", "run", str(self.data_dir)],
+                [
+                    *(sys.executable, "-m", "evalfed.client.cli", "node", "run"),
+                    *(str(self.data_dir), "--end-with", str(os.getpid())),
+                ],
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,

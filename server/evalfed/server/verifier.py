@@ -14,9 +14,7 @@ import logging
 import multiprocessing
 import os
 import pickle
-import select
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,6 +23,7 @@ from evalfed.core.checks import VerifiedRecord, check_envelope, decode_envelope
 from evalfed.core.errors import EvalfedError
 from evalfed.core.membership import Membership, MembershipState
 from evalfed.core.records import RecordFacts
+from evalfed.server.lifeline import when_ended
 from evalfed.v1.envelope_pb2 import Envelope
 
 log = logging.getLogger(__name__)
@@ -50,34 +49,12 @@ def _reason(exc: EvalfedError) -> str:
 
 _worker_state: tuple[int, MembershipState | None] = (-1, None)
 
-NODE_WATCH_S = 1.0
-"""Where the OS cannot signal a process's end (no pidfd), how often a worker looks."""
-
 
 def _end_with_node(node_pid: int) -> None:
     """Runs as each worker starts: the worker exits as soon as its node does. A worker holds
     both ends of its own task pipe, so it would otherwise wait forever for work after its node
     was killed (SIGKILL, out of memory), and its fork server with it."""
-
-    def watch() -> None:
-        try:
-            ended = os.pidfd_open(node_pid)
-        except ProcessLookupError:
-            os._exit(0)  # the node is already gone
-        except (AttributeError, OSError):
-            ended = -1  # no pidfd here: look now and then
-        try:
-            if ended >= 0:
-                select.select([ended], [], [])  # readable once the node has exited
-            else:
-                while True:
-                    os.kill(node_pid, 0)
-                    time.sleep(NODE_WATCH_S)
-        except OSError:
-            pass  # the node is gone
-        os._exit(0)
-
-    threading.Thread(target=watch, name="end with node", daemon=True).start()
+    when_ended(node_pid, lambda: os._exit(0))
 
 
 def _check_in_worker(
