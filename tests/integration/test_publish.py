@@ -13,6 +13,7 @@ from evalfed.core.errors import (
     LimitError,
     PermissionDeniedError,
 )
+from evalfed.core.limits import MAX_PUBLISH_BATCH
 from evalfed.core.records import audience_from_text, parse_record, record_id, record_lane
 from evalfed.v1.node_pb2 import PublishRequest, QueryRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
@@ -180,4 +181,4 @@ def test_empty_and_oversized_batches(us_client: NodeClient, federation: Federati
         us_client.publish([])
     envelope = signed(federation, 1, "")
     with pytest.raises(LimitError, match="MAX_PUBLISH_BATCH"):
-        us_client.publish([envelope] * 1001)
+        us_client.publish([envelope] * (MAX_PUBLISH_BATCH + 1))

@@ -12,6 +12,7 @@ import pytest
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.checks import decode_envelope
+from evalfed.core.limits import MAX_PUBLISH_BATCH
 from evalfed.core.records import audience_from_text, record_id
 from evalfed.server.localnet import NodeProcess
 from evalfed.v1.node_pb2 import QueryRequest
@@ -88,7 +89,7 @@ def test_publisher_survives_a_node_killed_mid_batch(
     us = node_process(tmp_path, federation, "us-aisi", new_database())
     nodes.append(us)
     us.start()
-    total = 6000
+    total = 3 * MAX_PUBLISH_BATCH
     bodies = [
         new_result_record(result(value=i / total), audience_from_text("")) for i in range(total)
     ]
@@ -111,7 +112,7 @@ def test_publisher_survives_a_node_killed_mid_batch(
     with NodeClient(us.address, us_key) as client:
         held = [r.id for r in client.query(QueryRequest(origin="us-aisi", page_size=1000))]
         assert client.head().seq == len(held)
-        assert len(held) % 1000 == 0  # whole publish batches only
+        assert len(held) % MAX_PUBLISH_BATCH == 0  # whole publish batches only
         outcomes = publish_records(client, bodies)
         assert sum(o.existed for o in outcomes) == len(held)
         final = [r.id for r in client.query(QueryRequest(origin="us-aisi", page_size=1000))]

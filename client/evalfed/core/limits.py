@@ -6,8 +6,11 @@ MAX_PAYLOAD_BYTES = 1 << 20
 MAX_SIGNATURES = 8
 """Signatures on one envelope."""
 
-MAX_PUBLISH_BATCH = 1000
-"""Envelopes in one Publish call."""
+MAX_PUBLISH_BATCH = 5000
+"""Envelopes in one Publish call, stored in one transaction. Record ids and result digests
+are hashes, so each record's index entries land on random pages, and a transaction writes
+each page it touched once: at 500,000 records, a node's main process took 64 µs a record in
+5,000-record transactions against 90 in 1,000-record ones."""
 
 MAX_MESSAGE_BYTES = 16 << 20
 """One gRPC message, either way."""
