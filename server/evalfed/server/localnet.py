@@ -32,12 +32,10 @@ class NodeProcess:
 
     def start(self) -> str:
         """Starts the node and returns its address once it listens."""
+        run = [sys.executable, "-m", "evalfed.client.cli", "node", "run", str(self.data_dir)]
         with self.log.open("a") as log:
             self.proc = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "evalfed.client.cli", "node", "run"),
-                    *(str(self.data_dir), "--end-with", str(os.getpid())),
-                ],
+                [*run, "--end-with", str(os.getpid())],  # a killed test run takes it along
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
