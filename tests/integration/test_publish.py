@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from evalfed.client.node_client import NodeClient
-from evalfed.client.publisher import new_result_record, publish_records
+from evalfed.client.publisher import FIRST_BATCH_RECORDS, new_result_record, publish_records
 from evalfed.core.errors import (
     ConflictError,
     InvalidInputError,
@@ -115,6 +115,21 @@ def test_same_result_again_creates_no_duplicate(
     published = us_client.publish([envelope])[0]
     assert published.existed and published.id == first.id
     assert us_client.head().seq == 1
+
+
+def test_a_result_given_twice_in_one_publish_is_stored_once(us_client: NodeClient) -> None:
+    """Across batches and within one (the first batch holds FIRST_BATCH_RECORDS)."""
+    first = [new_result_record(result(value=i / 1000), MEMBERS) for i in range(FIRST_BATCH_RECORDS)]
+    extra = new_result_record(result(value=0.999), MEMBERS)
+    outcomes = publish_records(us_client, [*first, first[0], extra, extra, first[-1]])
+    assert [o.seq for o in outcomes[: len(first)]] == list(range(1, len(first) + 1))
+    assert not any(o.existed for o in outcomes[: len(first)])
+    repeat, added, extra_again, last_again = outcomes[len(first) :]
+    assert (added.seq, added.existed) == (len(first) + 1, False)
+    assert (repeat.id, repeat.existed) == (outcomes[0].id, True)
+    assert (extra_again.id, extra_again.existed) == (added.id, True)
+    assert (last_again.id, last_again.existed) == (outcomes[len(first) - 1].id, True)
+    assert us_client.head().seq == len(first) + 1
 
 
 def test_conflicting_head_gets_failed_precondition_with_head(

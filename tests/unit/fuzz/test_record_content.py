@@ -164,14 +164,15 @@ def test_invalid_utf8_in_a_signed_payload_is_refused(
     federation: Federation, membership: Membership, field: str, bad: bytes
 ) -> None:
     """A payload with invalid UTF-8 in a string field, correctly signed, is still refused."""
-    placeholder = "\x7f" * len(bad)  # a byte the rest of the payload lacks
-    res = with_text("model.id", "m/" + placeholder) if field == "model" else result()
+    prefix = "m/" if field == "model" else "us-"
+    placeholder = prefix + "\x7f" * len(bad)  # found once in the payload (not in issued_at)
+    res = with_text("model.id", placeholder) if field == "model" else result()
     record = record_of(federation, res)
     if field == "origin":
-        record.origin = "us-" + placeholder
+        record.origin = placeholder
     payload = record.SerializeToString()
     assert payload.count(placeholder.encode()) == 1
-    payload = payload.replace(placeholder.encode(), bad)
+    payload = payload.replace(placeholder.encode(), prefix.encode() + bad)
     envelope = sign_envelope(RECORD_PAYLOAD_TYPE, payload, [federation.keys["us-aisi"]])
     assert record_id(envelope.payload) != record_id(record.SerializeToString())
     with pytest.raises(InvalidInputError, match=r"not a valid evalfed\.v1\.Record"):
