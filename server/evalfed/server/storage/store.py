@@ -305,12 +305,20 @@ class RecordStore:
 
 
 def insert_rows(conn: Connection, rows: list[NewRow]) -> None:
-    """Inserts record rows through the driver's executemany (the hot path of sync)."""
+    """Inserts record rows (the hot path of publishing and sync): on PostgreSQL with COPY, which
+    took a quarter of the server's CPU per row that INSERT took (13 against 54 µs) and half
+    the node's; elsewhere through the driver's executemany."""
+    columns = ", ".join(ROW_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a connection in a transaction has one
+        cursor = driver.cursor()
+        with cursor, cursor.copy(f"COPY records ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     mark = _param_mark(conn)
-    sql = (
-        f"INSERT INTO records ({', '.join(ROW_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(ROW_COLUMNS))})"
-    )
+    sql = f"INSERT INTO records ({columns}) VALUES ({', '.join([mark] * len(ROW_COLUMNS))})"
     conn.exec_driver_sql(sql, rows)
 
 
