@@ -4,7 +4,7 @@ PostgreSQL plans each query from table statistics, which autovacuum refreshes. W
 off or behind (it is off on this project's machine), a table of 900,000 records keeps the
 statistics of an empty one, and looking up a publish batch's 1,000 seqs scanned all of it:
 630 ms where the index takes about 2 ms. So the node analyzes the table itself, in the
-background, at start and whenever it has grown by a tenth since the last time.
+background, at start and whenever it has doubled since the last time.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 
-ANALYZE_GROWTH = 0.1
-"""Analyze again once the table has grown by this fraction..."""
+ANALYZE_GROWTH = 1.0
+"""Analyze again once the table has grown by this fraction... Each ANALYZE samples 30,000
+rows, about 0.2 s of the server's CPU however large the table: at a tenth, it ran every
+10,000 records while a table was under 100,000, 17 µs of CPU per record published. Between
+analyses the planner scales its row estimate by the table's size on disk."""
 ANALYZE_MIN_ROWS = 10_000
 """...and by at least this many rows."""
 
