@@ -91,7 +91,7 @@ class SyncStore:
         after: tuple[int, str | None],
         max_pos: int,
         limit: int,
-    ) -> list[Row]:
+    ) -> Sequence[Row]:
         """Records of one log that `viewer` may see, stored by `max_pos`, in (seq, id) order
         after `after`: (seq, id), or (seq, None) for everything past that seq. One walk along
         the (origin, lane, seq, id) index, however many records the node holds."""
@@ -115,7 +115,7 @@ class SyncStore:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return list(conn.execute(query))
+            return conn.execute(query).all()  # one fetch, not one per row
 
     def fork_evidence(self, viewer: Viewer) -> list[Row]:
         """Every record `viewer` may see at an (origin, lane, seq) that holds more than one."""
