@@ -24,6 +24,7 @@ from evalfed.core.codec import envelope_from_json
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.membership import Membership
 from evalfed.server.config import NodeConfig
+from evalfed.server.gcpolicy import settle_gc
 from evalfed.server.guard import Guard
 from evalfed.server.identity import NodeIdentity, load_identity
 from evalfed.server.lifeline import when_ended
@@ -172,6 +173,7 @@ def serve(config: NodeConfig, end_with_pid: int | None = None) -> None:
     node = build_node(config)
     node.service.verifier.start_workers()
     node.start()
+    settle_gc()
     if config.insecure:
         log.warning(
             "INSECURE MODE: node-to-node traffic is neither encrypted nor bound to an institute; "
