@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from evalfed.client.node_client import NodeClient, PublishCall, require_key
 from evalfed.core.errors import ConflictError
 from evalfed.core.limits import MAX_PUBLISH_BATCH
-from evalfed.core.records import body_digest, record_id, record_lane, sign_record
+from evalfed.core.records import body_digest, kind_of, record_id, record_lane, sign_record
 from evalfed.core.timeutil import now_us, timestamp_of_us
 from evalfed.core.validate import check_result
 from evalfed.v1.envelope_pb2 import Envelope
@@ -58,7 +58,7 @@ def publish_records(client: NodeClient, bodies: Sequence[Record]) -> list[Outcom
     is checked before any is sent."""
     require_key(client)
     for body in bodies:
-        if body.WhichOneof("body") == "result":
+        if kind_of(body) == "result":
             check_result(body.result)
     outcomes: dict[int, Outcome] = {}
     for attempt in range(MAX_CONFLICT_RETRIES):
@@ -86,7 +86,7 @@ def _publish_pipelined(
     repeats: list[tuple[int, int]] = []
     todo = [i for i in range(len(bodies)) if i not in outcomes]
     for batch in publish_batches(todo, bodies):
-        digests = {i: body_digest(bodies[i]) for i in batch if _is_result(bodies[i])}
+        digests = {i: body_digest(bodies[i]) for i in batch if kind_of(bodies[i]) == "result"}
         existing = client.find_existing([d for d in digests.values() if d not in first_with])
         to_send = []
         for i in batch:
@@ -108,10 +108,6 @@ def _publish_pipelined(
         _collect(*in_flight.popleft(), outcomes)
     for i, first in repeats:
         outcomes[i] = Outcome(outcomes[first].id, outcomes[first].seq, True)
-
-
-def _is_result(body: Record) -> bool:
-    return body.WhichOneof("body") == "result"
 
 
 def _collect(batch: list[int], call: PublishCall, outcomes: dict[int, Outcome]) -> None:

@@ -27,7 +27,16 @@ def check_result(result: EvaluationResult) -> None:
         missing = [label for label, text in required if not text.strip()]
         raise InvalidInputError(f"the result lacks required field(s): {', '.join(missing)}")
     if max(len(model_id), len(developer), len(task_name), len(version)) > MAX_TEXT:
-        _refuse_long_names(result)
+        named = {
+            "model.id": model_id,
+            "model.developer": developer,
+            "task.name": task_name,
+            "task.version": version,
+        }
+        label = max(named, key=lambda name: len(named[name]))
+        raise InvalidInputError(
+            f"{label} is {len(named[label])} characters, over MAX_TEXT={MAX_TEXT}"
+        )
     metrics = 0
     for score in result.scores:
         scorer, score_metrics = score.scorer, score.metrics
@@ -50,17 +59,6 @@ def check_result(result: EvaluationResult) -> None:
     sha256 = result.source.sha256
     if sha256 and not _HEX64.match(sha256):
         raise InvalidInputError("source.sha256 must be 64 lowercase hex characters")
-
-
-def _refuse_long_names(result: EvaluationResult) -> None:
-    for label, text in (
-        ("model.id", result.model.id),
-        ("model.developer", result.model.developer),
-        ("task.name", result.task.name),
-        ("task.version", result.task.version),
-    ):
-        if len(text) > MAX_TEXT:
-            raise InvalidInputError(f"{label} is {len(text)} characters, over MAX_TEXT={MAX_TEXT}")
 
 
 def check_record(record: Record, federation_id: str) -> None:
