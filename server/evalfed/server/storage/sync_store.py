@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import Select, bindparam, func, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
 from evalfed.core.chain import Fit, HeldIds, place, seq_spans
@@ -21,10 +23,111 @@ from evalfed.server.storage.store import (
     Viewer,
     head_of,
     insert_rows,
+    log_params,
     row_of,
     set_head,
-    visible_to,
+    viewer_params,
+    visible_clause,
 )
+
+_PEERS = select(peers).order_by(peers.c.added_at_us, peers.c.address)
+_NEXT_EMBARGO_END = select(func.min(records.c.embargo_until_us)).where(
+    records.c.audience_scope == INSTITUTES, records.c.embargo_until_us > bindparam("after_us")
+)
+_MOVE_EMBARGO_CURSOR = (
+    update(peers)
+    .where(peers.c.address == bindparam("peer"), peers.c.embargo_through_us < bindparam("through"))
+    .values(embargo_through_us=bindparam("through"))
+)
+_HELD_IN_SPAN = select(records.c.seq, records.c.id, records.c.issued_at_us).where(
+    records.c.origin == bindparam("log_origin"),
+    records.c.lane == bindparam("log_lane"),
+    records.c.seq.between(bindparam("low"), bindparam("high")),
+)
+
+
+@cache
+def _others_at(member: bool) -> Select[Any]:
+    return select(records.c.envelope).where(
+        records.c.origin == bindparam("log_origin"),
+        records.c.lane == bindparam("log_lane"),
+        records.c.seq == bindparam("at_seq"),
+        records.c.id != bindparam("at_id"),
+        visible_clause(member),
+    )
+
+
+@cache
+def _backlog(member: bool, within_seq: bool) -> Select[Any]:
+    """A page of one log after (after_seq, after_id), or after after_seq unless `within_seq`."""
+    past = (
+        tuple_(records.c.seq, records.c.id) > tuple_(bindparam("after_seq"), bindparam("after_id"))
+        if within_seq
+        else records.c.seq > bindparam("after_seq")
+    )
+    return (
+        select(records.c.seq, records.c.id, records.c.envelope)
+        .where(
+            records.c.origin == bindparam("log_origin"),
+            records.c.lane == bindparam("log_lane"),
+            past,
+            records.c.pos <= bindparam("max_pos"),
+            records.c.void_reason == "",
+            visible_clause(member),
+        )
+        .order_by(records.c.seq, records.c.id)
+        .limit(bindparam("page"))
+    )
+
+
+@cache
+def _fork_evidence(member: bool) -> Select[Any]:
+    forked = select(logs.c.origin).where(logs.c.forked)
+    other = records.alias("other")
+    return (
+        select(records.c.envelope)
+        .where(
+            records.c.origin.in_(forked),
+            visible_clause(member),
+            select(other.c.pos)
+            .where(
+                other.c.origin == records.c.origin,
+                other.c.lane == records.c.lane,
+                other.c.seq == records.c.seq,
+                other.c.id != records.c.id,
+            )
+            .exists(),
+        )
+        .order_by(records.c.origin, records.c.lane, records.c.seq)
+    )
+
+
+@cache
+def _appended_since(member: bool) -> Select[Any]:
+    return (
+        select(records.c.pos, records.c.envelope)
+        .where(
+            records.c.pos > bindparam("after_pos"),
+            records.c.void_reason == "",
+            visible_clause(member),
+        )
+        .order_by(records.c.pos)
+        .limit(bindparam("page"))
+    )
+
+
+@cache
+def _embargo_released(member: bool) -> Select[Any]:
+    return (
+        select(records.c.pos, records.c.envelope)
+        .where(
+            records.c.audience_scope == INSTITUTES,
+            records.c.embargo_until_us > bindparam("after_us"),
+            records.c.embargo_until_us <= bindparam("until_us"),
+            visible_clause(member),
+        )
+        .order_by(records.c.origin, records.c.lane, records.c.seq)
+    )
 
 
 @dataclass
@@ -55,21 +158,15 @@ class SyncStore:
     def others_at(self, viewer: Viewer, key: LogKey, seq: int, record_id: str) -> list[Row]:
         """Records `viewer` may see at (origin, lane, seq) other than `record_id`: fork
         evidence."""
-        query = select(records.c.envelope).where(
-            records.c.origin == key[0],
-            records.c.lane == key[1],
-            records.c.seq == seq,
-            records.c.id != record_id,
-            visible_to(viewer, now_us()),
-        )
+        params = {**viewer_params(viewer, now_us()), **log_params(key)}
+        params.update(at_seq=seq, at_id=record_id)
         with self.engine.connect() as conn:
-            return list(conn.execute(query))
+            return list(conn.execute(_others_at(viewer.is_member), params))
 
     def peer_list(self) -> list[tuple[str, int]]:
         """Partner addresses, each with the time through which its embargo releases arrived."""
-        query = select(peers).order_by(peers.c.added_at_us, peers.c.address)
         with self.engine.connect() as conn:
-            return [(r.address, r.embargo_through_us) for r in conn.execute(query)]
+            return [(r.address, r.embargo_through_us) for r in conn.execute(_PEERS)]
 
     def add_peer(self, address: str) -> bool:
         with self.store.write_lock, self.engine.begin() as conn:
@@ -96,84 +193,33 @@ class SyncStore:
         after `after`: (seq, id), or (seq, None) for everything past that seq. One walk along
         the (origin, lane, seq, id) index, however many records the node holds."""
         seq, record_id = after
-        past = (
-            records.c.seq > seq
-            if record_id is None
-            else tuple_(records.c.seq, records.c.id) > tuple_(seq, record_id)
-        )
-        query = (
-            select(records.c.seq, records.c.id, records.c.envelope)
-            .where(
-                records.c.origin == key[0],
-                records.c.lane == key[1],
-                past,
-                records.c.pos <= max_pos,
-                records.c.void_reason == "",
-                visible_to(viewer, now_us()),
-            )
-            .order_by(records.c.seq, records.c.id)
-            .limit(limit)
-        )
+        query = _backlog(viewer.is_member, record_id is not None)
+        params = {**viewer_params(viewer, now_us()), **log_params(key)}
+        params.update(after_seq=seq, after_id=record_id, max_pos=max_pos, page=limit)
         with self.engine.connect() as conn:
-            return conn.execute(query).all()  # one fetch, not one per row
+            return conn.execute(query, params).all()  # one fetch, not one per row
 
     def fork_evidence(self, viewer: Viewer) -> list[Row]:
         """Every record `viewer` may see at an (origin, lane, seq) that holds more than one."""
-        forked = select(logs.c.origin).where(logs.c.forked)
-        other = records.alias("other")
-        query = (
-            select(records.c.envelope)
-            .where(
-                records.c.origin.in_(forked),
-                visible_to(viewer, now_us()),
-                select(other.c.pos)
-                .where(
-                    other.c.origin == records.c.origin,
-                    other.c.lane == records.c.lane,
-                    other.c.seq == records.c.seq,
-                    other.c.id != records.c.id,
-                )
-                .exists(),
-            )
-            .order_by(records.c.origin, records.c.lane, records.c.seq)
-        )
+        query = _fork_evidence(viewer.is_member)
         with self.engine.connect() as conn:
-            return list(conn.execute(query))
+            return list(conn.execute(query, viewer_params(viewer, now_us())))
 
     def appended_since(self, viewer: Viewer, after_pos: int, limit: int) -> list[Row]:
         """Records stored after `after_pos` that `viewer` may see, in the order stored."""
-        query = (
-            select(records.c.pos, records.c.envelope)
-            .where(
-                records.c.pos > after_pos, records.c.void_reason == "", visible_to(viewer, now_us())
-            )
-            .order_by(records.c.pos)
-            .limit(limit)
-        )
+        params = {**viewer_params(viewer, now_us()), "after_pos": after_pos, "page": limit}
         with self.engine.connect() as conn:
-            return list(conn.execute(query))
+            return list(conn.execute(_appended_since(viewer.is_member), params))
 
     def embargo_released(self, viewer: Viewer, after_us: int, until_us: int) -> list[Row]:
         """Restricted records whose embargo ended in (after_us, until_us], as `viewer` sees them."""
-        query = (
-            select(records.c.pos, records.c.envelope)
-            .where(
-                records.c.audience_scope == INSTITUTES,
-                records.c.embargo_until_us > after_us,
-                records.c.embargo_until_us <= until_us,
-                visible_to(viewer, until_us),
-            )
-            .order_by(records.c.origin, records.c.lane, records.c.seq)
-        )
+        params = {**viewer_params(viewer, until_us), "after_us": after_us, "until_us": until_us}
         with self.engine.connect() as conn:
-            return list(conn.execute(query))
+            return list(conn.execute(_embargo_released(viewer.is_member), params))
 
     def next_embargo_end(self, after_us: int) -> int | None:
-        query = select(func.min(records.c.embargo_until_us)).where(
-            records.c.audience_scope == INSTITUTES, records.c.embargo_until_us > after_us
-        )
         with self.engine.connect() as conn:
-            value = conn.execute(query).scalar()
+            value = conn.execute(_NEXT_EMBARGO_END, {"after_us": after_us}).scalar()
         return int(value) if value is not None else None
 
     # -- storing a partner's batch -----------------------------------------------------------
@@ -222,11 +268,7 @@ class SyncStore:
                 seq, head_id = moved.get(key, (head.seq, head.id))
                 set_head(conn, key, head, seq, head_id, forked=key in forked)
             if embargo_through_us:
-                conn.execute(
-                    update(peers)
-                    .where(peers.c.address == peer, peers.c.embargo_through_us < embargo_through_us)
-                    .values(embargo_through_us=embargo_through_us)
-                )
+                conn.execute(_MOVE_EMBARGO_CURSOR, {"peer": peer, "through": embargo_through_us})
         if rows:
             self.store.notify_appended(len(rows))
         return result
@@ -236,9 +278,7 @@ def _held_around(conn: Connection, batch: Sequence[VerifiedRecord]) -> HeldIds:
     """The held ids at each batch record's seq and the seq before it, in its log."""
     held = HeldIds()
     for (origin, lane), (low, high) in seq_spans(batch, before=1).items():
-        query = select(records.c.seq, records.c.id, records.c.issued_at_us).where(
-            records.c.origin == origin, records.c.lane == lane, records.c.seq.between(low, high)
-        )
-        for row in conn.execute(query):
+        params = {**log_params((origin, lane)), "low": low, "high": high}
+        for row in conn.execute(_HELD_IN_SPAN, params):
             held.add(origin, lane, row.seq, row.id, row.issued_at_us)
     return held
