@@ -7,6 +7,7 @@ the caller supplies the membership state the check is made against.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import NamedTuple
 
 from google.protobuf.message import DecodeError
 
@@ -22,6 +23,7 @@ from evalfed.core.records import (
     record_id,
 )
 from evalfed.core.validate import check_record
+from evalfed.keys import PublicKey
 from evalfed.keys.dsse import verify_signatures
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.record_pb2 import Record
@@ -90,13 +92,18 @@ def decode_envelope(data: bytes) -> Envelope:
     return envelope
 
 
-def check_envelope(
-    envelope: Envelope,
-    membership: Membership | MembershipState,
-    received_bytes: bytes | None = None,
-) -> VerifiedRecord:
-    """Parses and checks one record envelope: type, fields, and a signature by its origin.
-    `received_bytes`, when given, are the bytes `envelope` was decoded from (kept as they are)."""
+class FieldsChecked(NamedTuple):
+    """A record whose envelope and fields checked out, and the key that must have signed it."""
+
+    envelope: Envelope
+    record: Record
+    facts: RecordFacts
+    key: PublicKey
+
+
+def check_fields(envelope: Envelope, membership: Membership | MembershipState) -> FieldsChecked:
+    """Everything but the signature: the envelope's type and size, the record's fields, and
+    which key of its origin may sign it."""
     if not envelope.signatures:
         raise SignatureError("the envelope carries no signature")
     if len(envelope.signatures) > MAX_SIGNATURES:
@@ -110,6 +117,25 @@ def check_envelope(
     key = membership.signing_key(
         facts.origin, facts.key_id, facts.seq, facts.issued_at_us, facts.lane
     )
-    verify_signatures(envelope, [key])
+    return FieldsChecked(envelope, record, facts, key)
+
+
+def check_signature(checked: FieldsChecked, received_bytes: bytes | None = None) -> VerifiedRecord:
+    """The verified record, once the signature by the key `check_fields` found holds.
+    `received_bytes`, when given, are the bytes the envelope was decoded from (kept as they
+    are)."""
+    envelope = checked.envelope
+    verify_signatures(envelope, [checked.key])
     data = envelope.SerializeToString() if received_bytes is None else received_bytes
-    return VerifiedRecord(record_id(envelope.payload), facts, data, parsed=(envelope, record))
+    return VerifiedRecord(
+        record_id(envelope.payload), checked.facts, data, parsed=(envelope, checked.record)
+    )
+
+
+def check_envelope(
+    envelope: Envelope,
+    membership: Membership | MembershipState,
+    received_bytes: bytes | None = None,
+) -> VerifiedRecord:
+    """Parses and checks one record envelope: type, fields, and a signature by its origin."""
+    return check_signature(check_fields(envelope, membership), received_bytes)

@@ -19,7 +19,14 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from evalfed.core.checks import VerifiedRecord, check_envelope, decode_envelope
+from evalfed.core.checks import (
+    FieldsChecked,
+    VerifiedRecord,
+    check_envelope,
+    check_fields,
+    check_signature,
+    decode_envelope,
+)
 from evalfed.core.errors import EvalfedError
 from evalfed.core.membership import Membership, MembershipState
 from evalfed.core.records import RecordFacts
@@ -43,8 +50,9 @@ _Outcome = tuple[str, tuple[object, ...], str | None] | str
 """From a worker: (id, facts as a plain tuple, body digest or None), or why the record failed."""
 
 
-def _reason(exc: EvalfedError) -> str:
-    return type(exc).__name__.removesuffix("Error").lower()
+def _failure(exc: EvalfedError) -> str:
+    """Why a record failed: 'signature: ...', 'invalidinput: ...'."""
+    return f"{type(exc).__name__.removesuffix('Error').lower()}: {exc}"
 
 
 _worker_state: tuple[int, MembershipState | None] = (-1, None)
@@ -60,15 +68,19 @@ def _end_with_node(node_pid: int) -> None:
 def _check_in_worker(
     version: int, state_blob: bytes, digest_origin: str, chunk: list[bytes]
 ) -> list[_Outcome]:
-    """Runs in a worker: checks each envelope against membership state `version`."""
+    """Runs in a worker: checks each envelope against membership state `version`, the fields
+    of all of them first and then their signatures. Each kind of work then runs on warm
+    caches: 1.33 against 1.40 times the CPU of the bare signature checks, one record after
+    another (medians of 31 alternating runs of 1,000 records in chunks of 250, three each)."""
     global _worker_state
     if _worker_state[0] != version:
         _worker_state = (version, pickle.loads(state_blob))
     state = _worker_state[1]
     assert state is not None
+    fields = [_fields_of(data, state) for data in chunk]
     out: list[_Outcome] = []
-    for data in chunk:
-        verified = _check_one(data, state)
+    for data, checked in zip(chunk, fields, strict=True):
+        verified = checked if isinstance(checked, str) else _signed(checked, data)
         if isinstance(verified, str):
             out.append(verified)
             continue
@@ -77,12 +89,24 @@ def _check_in_worker(
     return out
 
 
+def _fields_of(data: bytes, membership: Membership | MembershipState) -> FieldsChecked | str:
+    try:
+        return check_fields(decode_envelope(data), membership)
+    except EvalfedError as exc:
+        return _failure(exc)
+
+
+def _signed(checked: FieldsChecked, data: bytes) -> VerifiedRecord | str:
+    try:
+        return check_signature(checked, data)
+    except EvalfedError as exc:
+        return _failure(exc)
+
+
 def _check_one(data: bytes, membership: Membership | MembershipState) -> VerifiedRecord | str:
     """The verified record, or the reason it failed ('signature: ...')."""
-    try:
-        return check_envelope(decode_envelope(data), membership, data)
-    except EvalfedError as exc:
-        return f"{_reason(exc)}: {exc}"
+    checked = _fields_of(data, membership)
+    return checked if isinstance(checked, str) else _signed(checked, data)
 
 
 class Verifier:
