@@ -125,7 +125,7 @@ def visible_clause(member: bool) -> ColumnElement[bool]:
 
 def viewer_params(viewer: Viewer, now: int) -> dict[str, Any]:
     """The parameters of `visible_clause(viewer.is_member)` at time `now`."""
-    if viewer.institute is None:
+    if not viewer.is_member:
         return {}
     return {
         "viewer": viewer.institute,
@@ -145,6 +145,8 @@ _SUPERSEDING = select(records.c.target, records.c.kind, records.c.id).where(
     records.c.kind.in_(("retraction", "correction")),
 )
 _IS_LOG = and_(logs.c.origin == bindparam("log_origin"), logs.c.lane == bindparam("log_lane"))
+IN_LOG = and_(records.c.origin == bindparam("log_origin"), records.c.lane == bindparam("log_lane"))
+"""Records of the log that `log_params` names."""
 _HEAD = select(logs).where(_IS_LOG)
 _HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _SET_HEAD = (
@@ -155,10 +157,7 @@ _SET_HEAD = (
     )
 )
 _ISSUED_AT = select(records.c.issued_at_us).where(
-    records.c.origin == bindparam("log_origin"),
-    records.c.lane == bindparam("log_lane"),
-    records.c.seq == bindparam("at_seq"),
-    records.c.id == bindparam("at_id"),
+    IN_LOG, records.c.seq == bindparam("at_seq"), records.c.id == bindparam("at_id")
 )
 
 
@@ -175,8 +174,7 @@ def _visible_top(member: bool, valid_only: bool) -> Select[Any]:
         visible = and_(visible, records.c.void_reason == "")
     return (
         select(records.c.seq, records.c.id)
-        .where(records.c.origin == bindparam("log_origin"), records.c.lane == bindparam("log_lane"))
-        .where(visible)
+        .where(IN_LOG, visible)
         .order_by(records.c.seq.desc(), records.c.id.desc())
         .limit(1)
     )

@@ -18,6 +18,7 @@ from evalfed.core.records import INSTITUTES, LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import logs, peers, records
 from evalfed.server.storage.store import (
+    IN_LOG,
     NewRow,
     RecordStore,
     Viewer,
@@ -40,17 +41,14 @@ _MOVE_EMBARGO_CURSOR = (
     .values(embargo_through_us=bindparam("through"))
 )
 _HELD_IN_SPAN = select(records.c.seq, records.c.id, records.c.issued_at_us).where(
-    records.c.origin == bindparam("log_origin"),
-    records.c.lane == bindparam("log_lane"),
-    records.c.seq.between(bindparam("low"), bindparam("high")),
+    IN_LOG, records.c.seq.between(bindparam("low"), bindparam("high"))
 )
 
 
 @cache
 def _others_at(member: bool) -> Select[Any]:
     return select(records.c.envelope).where(
-        records.c.origin == bindparam("log_origin"),
-        records.c.lane == bindparam("log_lane"),
+        IN_LOG,
         records.c.seq == bindparam("at_seq"),
         records.c.id != bindparam("at_id"),
         visible_clause(member),
@@ -68,8 +66,7 @@ def _backlog(member: bool, within_seq: bool) -> Select[Any]:
     return (
         select(records.c.seq, records.c.id, records.c.envelope)
         .where(
-            records.c.origin == bindparam("log_origin"),
-            records.c.lane == bindparam("log_lane"),
+            IN_LOG,
             past,
             records.c.pos <= bindparam("max_pos"),
             records.c.void_reason == "",
