@@ -80,7 +80,7 @@ def _check_in_worker(
     fields = [_fields_of(data, state) for data in chunk]
     out: list[_Outcome] = []
     for data, checked in zip(chunk, fields, strict=True):
-        verified = checked if isinstance(checked, str) else _signed(checked, data)
+        verified = _signed(checked, data)
         if isinstance(verified, str):
             out.append(verified)
             continue
@@ -96,7 +96,10 @@ def _fields_of(data: bytes, membership: Membership | MembershipState) -> FieldsC
         return _failure(exc)
 
 
-def _signed(checked: FieldsChecked, data: bytes) -> VerifiedRecord | str:
+def _signed(checked: FieldsChecked | str, data: bytes) -> VerifiedRecord | str:
+    """The verified record, or why it failed (here, or already in `_fields_of`)."""
+    if isinstance(checked, str):
+        return checked
     try:
         return check_signature(checked, data)
     except EvalfedError as exc:
@@ -105,8 +108,7 @@ def _signed(checked: FieldsChecked, data: bytes) -> VerifiedRecord | str:
 
 def _check_one(data: bytes, membership: Membership | MembershipState) -> VerifiedRecord | str:
     """The verified record, or the reason it failed ('signature: ...')."""
-    checked = _fields_of(data, membership)
-    return checked if isinstance(checked, str) else _signed(checked, data)
+    return _signed(_fields_of(data, membership), data)
 
 
 class Verifier:
