@@ -61,7 +61,8 @@ class SyncManager:
 
     def stats(self) -> dict[str, LinkStats]:
         with self._lock:
-            return {address: link.stats for address, link in self._links.items()}
+            links = dict(self._links)
+        return {address: link.settled_stats() for address, link in links.items()}
 
     def stop(self) -> None:
         with self._lock:

@@ -89,6 +89,8 @@ class PeerLink:
         self.verifier = verifier
         self.open_stub = open_stub
         self.stats = LinkStats()
+        self._storing = threading.Lock()
+        """Held while a batch is stored and counted (see `settled_stats`)."""
         self._stop = threading.Event()
         self._call: grpc.Future | None = None
         self._thread = threading.Thread(target=self._run, name=f"sync {address}", daemon=True)
@@ -214,23 +216,30 @@ class PeerLink:
         if failure:
             raise failure[0]
 
+    def settled_stats(self) -> LinkStats:
+        """The link's figures once the batch being stored, if any, is counted too: a record
+        that can be read from the store is always in them."""
+        with self._storing:
+            return self.stats
+
     def ingest(self, checked: list[Checked], embargo_through_us: int) -> None:
         """Stores checked records (one or more partner batches) in one transaction; rejected
         records are logged and counted, never stored."""
-        self.stats.last_contact_us = now_us()
-        verified = [c for c in checked if isinstance(c, VerifiedRecord)]
-        rejected = [c for c in checked if not isinstance(c, VerifiedRecord)]
-        result = self.store.append_synced(verified, self.address, embargo_through_us)
-        if result.new or result.forks:
-            self.on_stored(verified)
-        for record in verified:
-            if record.seq > self.stats.heads.get(record.log, 0):
-                self.stats.heads[record.log] = record.seq
-        rejected += result.rejected
-        self.stats.received += result.new + result.forks
-        for record_id, reason in rejected:
-            kind = reason.split(":", 1)[0]
-            self.stats.rejected[kind] += 1
-            log.warning("rejected record %s from %s: %s", record_id[:16], self.address, reason)
-        if result.forks:
-            log.warning("fork evidence from %s: %d record(s)", self.address, result.forks)
+        with self._storing:
+            self.stats.last_contact_us = now_us()
+            verified = [c for c in checked if isinstance(c, VerifiedRecord)]
+            rejected = [c for c in checked if not isinstance(c, VerifiedRecord)]
+            result = self.store.append_synced(verified, self.address, embargo_through_us)
+            if result.new or result.forks:
+                self.on_stored(verified)
+            for record in verified:
+                if record.seq > self.stats.heads.get(record.log, 0):
+                    self.stats.heads[record.log] = record.seq
+            rejected += result.rejected
+            self.stats.received += result.new + result.forks
+            for record_id, reason in rejected:
+                kind = reason.split(":", 1)[0]
+                self.stats.rejected[kind] += 1
+                log.warning("rejected record %s from %s: %s", record_id[:16], self.address, reason)
+            if result.forks:
+                log.warning("fork evidence from %s: %d record(s)", self.address, result.forks)
