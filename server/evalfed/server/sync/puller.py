@@ -21,6 +21,7 @@ from typing import NamedTuple
 import grpc
 
 from evalfed.core.checks import VerifiedRecord
+from evalfed.core.limits import SYNC_BATCH_RECORDS
 from evalfed.core.records import LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
@@ -39,9 +40,9 @@ STORE_MAX_RECORDS = 20_000
 transaction: larger transactions write each touched index page once for many records. Record
 ids are hashes, so their index takes each insert on a random page; raw inserts into a table
 growing from 500,000 to a million records cost 27, 21.5 and 19.7 µs a row in transactions of
-10,000, 20,000 and 50,000 rows. A catch-up stores full transactions (its checks run ahead of
-its writes); the waiting records are held in memory, which is why this stops at 20,000
-(catchup_peak_rss_mb at one million records: 241 MiB)."""
+10,000, 20,000 and 50,000 rows. A catch-up stores full transactions but for its last few
+(its checks run ahead of its writes); the waiting records are held in memory, which is why
+this stops at 20,000 (catchup_peak_rss_mb at one million records: 241 MiB)."""
 BACKOFF_MAX_S = 30.0
 REFUSED_RETRY_MAX_S = 5.0
 """A partner that refused us (e.g. while our admission is pending) is asked again this often."""
@@ -179,19 +180,10 @@ class PeerLink:
 
         def store() -> None:
             while (item := queue.get()) is not None:
-                waiting = [item]
-                count = item.records
-                while count < STORE_MAX_RECORDS and not queue.empty():
-                    if (more := queue.get()) is None:
-                        queue.put(None)  # seen again by the outer loop, which then ends
-                        break
-                    waiting.append(more)
-                    count += more.records
                 if failure:
                     continue
                 try:
-                    checked = [c for w in waiting for c in Verifier.results(w.checks)]
-                    self.ingest(checked, max(w.embargo_through_us for w in waiting))
+                    self._store_from(item, queue)
                 except BaseException as exc:
                     failure.append(exc)
                     if self._call is not None:
@@ -215,6 +207,23 @@ class PeerLink:
             storer.join()
         if failure:
             raise failure[0]
+
+    def _store_from(self, first: _Waiting, queue: Queue[_Waiting | None]) -> None:
+        """Waits for the checks of `first` and of the batches queued after it, and stores them
+        in one transaction: up to STORE_MAX_RECORDS, or fewer once fewer records wait in
+        `queue` than half of those taken, so that the workers check the rest while this
+        transaction is written rather than sit idle until it is (at the end of a catch-up,
+        up to 20,000 records used to be written while nothing else ran)."""
+        checked = Verifier.results(first.checks)
+        records, embargo = first.records, first.embargo_through_us
+        while records < STORE_MAX_RECORDS and 2 * queue.qsize() * SYNC_BATCH_RECORDS > records:
+            if (more := queue.get()) is None:
+                queue.put(None)  # seen again by the storing loop, which then ends
+                break
+            checked += Verifier.results(more.checks)
+            records += more.records
+            embargo = max(embargo, more.embargo_through_us)
+        self.ingest(checked, embargo)
 
     def settled_stats(self) -> LinkStats:
         """The link's figures once the batch being stored, if any, is counted too: a record
