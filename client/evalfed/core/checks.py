@@ -18,7 +18,6 @@ from evalfed.core.records import (
     LogKey,
     RecordFacts,
     body_digest,
-    facts_of,
     parse_record,
     record_id,
 )
@@ -112,8 +111,7 @@ def check_fields(envelope: Envelope, membership: Membership | MembershipState) -
             f"MAX_SIGNATURES={MAX_SIGNATURES}"
         )
     record = parse_record(envelope)
-    check_record(record, membership.federation_id)
-    facts = facts_of(record)
+    facts = check_record(record, membership.federation_id)
     key = membership.signing_key(
         facts.origin, facts.key_id, facts.seq, facts.issued_at_us, facts.lane
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from google.protobuf.message import DecodeError
 
@@ -149,7 +149,7 @@ INDEXED_TEXT = 256
 
 
 class RecordFacts(NamedTuple):
-    """The columns a node indexes a record by, taken from its parsed payload, with the values
+    """The columns a node indexes a record by (from `validate.check_record`), with the values
     the columns hold (names cut to INDEXED_TEXT; named audiences as ",a,b," for LIKE)."""
 
     origin: str
@@ -166,29 +166,3 @@ class RecordFacts(NamedTuple):
     source_sha256: str
     key_id: str
     lane: str
-
-
-def facts_of(record: Record) -> RecordFacts:
-    """The indexed columns (on the sync hot path: each field is read once)."""
-    kind = kind_of(record)
-    body: Any = getattr(record, kind) if kind else None
-    result = body.result if kind == "correction" else body if kind == "result" else None
-    target = body.target if kind in ("correction", "retraction") else ""
-    audience = record.audience
-    embargo = timestamp_us(record.embargo_until) if record.HasField("embargo_until") else None
-    return RecordFacts(
-        record.origin,
-        record.seq,
-        record.prev,
-        kind,
-        result.model.id[:INDEXED_TEXT] if result is not None else "",
-        result.task.name[:INDEXED_TEXT] if result is not None else "",
-        timestamp_us(record.issued_at),
-        audience.scope,
-        f",{','.join(audience.institutes)}," if audience.institutes else "",
-        embargo,
-        target,
-        result.source.sha256 if result is not None else "",
-        record.key_id,
-        lane_of(record.origin, audience.scope, audience.institutes, embargo),
-    )
