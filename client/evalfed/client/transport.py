@@ -64,9 +64,12 @@ def is_loopback(address: str) -> bool:
 
 
 def fetch_certificate(address: str) -> bytes | None:
-    """The certificate (DER) the node presents, or None when it does not speak TLS."""
+    """The certificate (DER) the node presents, or None when it does not speak TLS. It is
+    pinned afterwards (the node's binding names its digest), not checked against certificate
+    authorities, so no store of them is loaded (that took 17 to 27 ms of every connection)."""
     host, port = _split(address)
-    context = ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     context.set_alpn_protocols(["h2"])
