@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import grpc
 import pytest
 
 from evalfed.client.channel import CallSigner
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
-from evalfed.client.transport import connect_node
-from evalfed.core.errors import NotFoundError, PermissionDeniedError
+from evalfed.client.transport import connect_node, fetch_certificate
+from evalfed.core.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from evalfed.core.records import audience_from_text
 from evalfed.core.timeutil import now_us
 from evalfed.keys import PrivateKey
+from evalfed.keys.tls import cert_sha256, make_self_signed_cert
 from evalfed.server.identity import load_identity
 from evalfed.v1.node_pb2 import QueryRequest, SyncRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
@@ -127,6 +130,30 @@ def test_non_member_and_impostor_nodes_are_refused(
         ):
             list(NodeStub(channel).Sync(SyncRequest(), timeout=10))
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED, signer
+
+
+def test_a_node_presenting_another_certificate_than_its_binding_names_is_refused(
+    federation: Federation, new_database, tmp_path
+) -> None:
+    from evalfed.server.app import build_node
+    from evalfed.server.config import NodeConfig
+    from evalfed.server.datadir import prepare_data_dir
+    from evalfed.server.identity import TLS_CERT, TLS_KEY
+
+    config = NodeConfig(tmp_path / "us", "us-aisi", "127.0.0.1:0", new_database())
+    prepare_data_dir(config, federation.charter, federation.keys["us-aisi"], ())
+    key_pem, cert_pem = make_self_signed_cert()  # as a machine in the middle would present
+    (config.data_dir / TLS_KEY).write_bytes(key_pem)
+    (config.data_dir / TLS_CERT).write_bytes(cert_pem)
+    node = build_node(config)
+    node.start()
+    try:
+        der = fetch_certificate(node.address)
+        assert der is not None and hashlib.sha256(der).hexdigest() == cert_sha256(cert_pem)
+        with pytest.raises(AuthenticationError, match="someone may be in the middle"):
+            connect_node(node.address)
+    finally:
+        node.stop(grace_s=0)
 
 
 def test_status_and_peers_commands(line, federation: Federation, capsys) -> None:
