@@ -42,7 +42,7 @@ ids are hashes, so their index takes each insert on a random page; raw inserts i
 growing from 500,000 to a million records cost 27, 21.5 and 19.7 µs a row in transactions of
 10,000, 20,000 and 50,000 rows. A catch-up stores full transactions but for its last few
 (its checks run ahead of its writes); the waiting records are held in memory, which is why
-this stops at 20,000 (catchup_peak_rss_mb at one million records: 241 MiB)."""
+this stops at 20,000 (catchup_peak_rss_mb at one million records: 201 MiB)."""
 BACKOFF_MAX_S = 30.0
 REFUSED_RETRY_MAX_S = 5.0
 """A partner that refused us (e.g. while our admission is pending) is asked again this often."""
@@ -211,9 +211,10 @@ class PeerLink:
     def _store_from(self, first: _Waiting, queue: Queue[_Waiting | None]) -> None:
         """Waits for the checks of `first` and of the batches queued after it, and stores them
         in one transaction: up to STORE_MAX_RECORDS, or fewer once fewer records wait in
-        `queue` than half of those taken, so that the workers check the rest while this
-        transaction is written rather than sit idle until it is (at the end of a catch-up,
-        up to 20,000 records used to be written while nothing else ran)."""
+        `queue` (counting each batch as a full one) than half of those taken, so that the
+        workers check the rest while this transaction is written rather than sit idle until it
+        is (at the end of a catch-up, up to 20,000 records used to be written while nothing
+        else ran)."""
         checked = Verifier.results(first.checks)
         records, embargo = first.records, first.embargo_through_us
         while records < STORE_MAX_RECORDS and 2 * queue.qsize() * SYNC_BATCH_RECORDS > records:
