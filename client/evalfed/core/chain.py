@@ -45,8 +45,13 @@ def seq_spans(batch: Iterable[VerifiedRecord], before: int = 0) -> dict[LogKey, 
     `before` seqs further back (1: the record each one follows)."""
     spans: dict[LogKey, tuple[int, int]] = {}
     for record in batch:
-        low, high = spans.get(record.log, (record.seq, record.seq))
-        spans[record.log] = (min(low, record.seq - before), max(high, record.seq))
+        facts = record.facts  # read once: this runs for every record stored
+        key, seq = (facts.origin, facts.lane), facts.seq
+        span = spans.get(key)
+        if span is None:
+            spans[key] = (seq - before, seq)
+        elif seq - before < span[0] or seq > span[1]:
+            spans[key] = (min(span[0], seq - before), max(span[1], seq))
     return spans
 
 

@@ -98,12 +98,16 @@ def row_of(
     )
 
 
+_TWO_TO_63, _TWO_TO_64 = 1 << 63, 1 << 64
+
+
 def hash_key(hex_hash: str) -> int:
     """The indexed key of a record id or body digest: its first 8 bytes as a signed 64-bit
     integer (0 for none). Lookups compare the full value too."""
     if not hex_hash:
         return 0
-    return int.from_bytes(bytes.fromhex(hex_hash[:16]), "big", signed=True)
+    key = int(hex_hash[:16], 16)
+    return key - _TWO_TO_64 if key >= _TWO_TO_63 else key
 
 
 def visible_clause(member: bool) -> ColumnElement[bool]:

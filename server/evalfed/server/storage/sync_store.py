@@ -135,6 +135,8 @@ class SyncResult:
     duplicates: int = 0
     forks: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    highest: dict[LogKey, int] = field(default_factory=dict)
+    """Per log, the highest seq the batch held (stored or not): how far the partner has it."""
 
 
 class SyncStore:
@@ -232,10 +234,12 @@ class SyncStore:
         result = SyncResult()
         received = now_us()
         rows: list[NewRow] = []
+        own = self.own_institute
         with self.store.write_lock, self.engine.begin() as conn:
-            held = _held_around(conn, batch)
-            heads = {key: head_of(conn, key, for_update=True) for key in {v.log for v in batch}}
-            moved: dict[LogKey, tuple[int, str]] = {}
+            spans = seq_spans(batch, before=1)
+            held = _held_in(conn, spans)
+            heads = {key: head_of(conn, key, for_update=True) for key in spans}
+            tops = {key: (head.seq, head.id) for key, head in heads.items()}
             forked: set[LogKey] = set()
             for verified in batch:
                 try:
@@ -246,35 +250,34 @@ class SyncStore:
                 if fit is Fit.DUPLICATE:
                     result.duplicates += 1
                     continue
-                rows.append(
-                    row_of(verified, peer, received, digest=verified.origin == self.own_institute)
-                )
-                key = verified.log
+                facts = verified.facts
+                rows.append(row_of(verified, peer, received, digest=facts.origin == own))
+                key = (facts.origin, facts.lane)
                 if fit is Fit.FORK:
                     result.forks += 1
                     forked.add(key)
                 else:
                     result.new += 1
-                best_seq = moved.get(key, (heads[key].seq, ""))[0]
-                if verified.seq > best_seq:
-                    moved[key] = (verified.seq, verified.id)
+                if facts.seq > tops[key][0]:
+                    tops[key] = (facts.seq, verified.id)
             if rows:
                 insert_rows(conn, rows)
-            for key in set(moved) | forked:
-                head = heads[key]
-                seq, head_id = moved.get(key, (head.seq, head.id))
-                set_head(conn, key, head, seq, head_id, forked=key in forked)
+            for key, head in heads.items():
+                seq, head_id = tops[key]
+                if seq != head.seq or key in forked:
+                    set_head(conn, key, head, seq, head_id, forked=key in forked)
             if embargo_through_us:
                 conn.execute(_MOVE_EMBARGO_CURSOR, {"peer": peer, "through": embargo_through_us})
+        result.highest = {key: high for key, (_, high) in spans.items()}
         if rows:
             self.store.notify_appended(len(rows))
         return result
 
 
-def _held_around(conn: Connection, batch: Sequence[VerifiedRecord]) -> HeldIds:
-    """The held ids at each batch record's seq and the seq before it, in its log."""
+def _held_in(conn: Connection, spans: dict[LogKey, tuple[int, int]]) -> HeldIds:
+    """The held ids in each log's span of seqs."""
     held = HeldIds()
-    for (origin, lane), (low, high) in seq_spans(batch, before=1).items():
+    for (origin, lane), (low, high) in spans.items():
         params = {**log_params((origin, lane)), "low": low, "high": high}
         for row in conn.execute(_HELD_IN_SPAN, params):
             held.add(origin, lane, row.seq, row.id, row.issued_at_us)

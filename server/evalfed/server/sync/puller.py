@@ -242,9 +242,10 @@ class PeerLink:
             result = self.store.append_synced(verified, self.address, embargo_through_us)
             if result.new or result.forks:
                 self.on_stored(verified)
-            for record in verified:
-                if record.seq > self.stats.heads.get(record.log, 0):
-                    self.stats.heads[record.log] = record.seq
+            heads = self.stats.heads
+            for key, seq in result.highest.items():
+                if seq > heads.get(key, 0):
+                    heads[key] = seq
             rejected += result.rejected
             self.stats.received += result.new + result.forks
             for record_id, reason in rejected:
