@@ -123,11 +123,16 @@ def check_signature(checked: FieldsChecked, received_bytes: bytes | None = None)
     `received_bytes`, when given, are the bytes the envelope was decoded from (kept as they
     are)."""
     envelope = checked.envelope
-    verify_signatures(envelope, [checked.key])
     data = envelope.SerializeToString() if received_bytes is None else received_bytes
     return VerifiedRecord(
-        record_id(envelope.payload), checked.facts, data, parsed=(envelope, checked.record)
+        signed_id(checked), checked.facts, data, parsed=(envelope, checked.record)
     )
+
+
+def signed_id(checked: FieldsChecked) -> str:
+    """The record's id, once the signature by the key `check_fields` found holds."""
+    verify_signatures(checked.envelope, [checked.key])
+    return record_id(checked.envelope.payload)
 
 
 def check_envelope(

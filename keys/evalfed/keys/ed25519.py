@@ -54,8 +54,8 @@ class PublicKey:
 
     def is_valid(self, signature: bytes, message: bytes) -> bool:
         try:
-            self.verify(signature, message)
-        except SignatureError:
+            self._loaded.verify(signature, message)
+        except InvalidSignature:
             return False
         return True
 

@@ -26,10 +26,11 @@ from evalfed.core.checks import (
     check_fields,
     check_signature,
     decode_envelope,
+    signed_id,
 )
 from evalfed.core.errors import EvalfedError
 from evalfed.core.membership import Membership, MembershipState
-from evalfed.core.records import RecordFacts
+from evalfed.core.records import RecordFacts, body_digest
 from evalfed.server.lifeline import when_ended
 from evalfed.v1.envelope_pb2 import Envelope
 
@@ -78,15 +79,33 @@ def _check_in_worker(
     state = _worker_state[1]
     assert state is not None
     fields = [_fields_of(data, state) for data in chunk]
-    out: list[_Outcome] = []
-    for data, checked in zip(chunk, fields, strict=True):
-        verified = _signed(checked, data)
-        if isinstance(verified, str):
-            out.append(verified)
-            continue
-        digest = verified.body_digest if verified.origin == digest_origin else None
-        out.append((verified.id, tuple(verified.facts), digest))
-    return out
+    shared: dict[object, object] = {}
+    return [_outcome(checked, digest_origin, shared) for checked in fields]
+
+
+def _outcome(
+    checked: FieldsChecked | str, digest_origin: str, shared: dict[object, object]
+) -> _Outcome:
+    """What a worker answers for one record. Strings that repeat from record to record (origin,
+    kind, model, task, key id) are made one object per chunk through `shared`, so the chunk's
+    answer pickles each once: 179 against 275 bytes a record of the benchmark's."""
+    if isinstance(checked, str):
+        return checked
+    try:
+        record_id = signed_id(checked)
+    except EvalfedError as exc:
+        return _failure(exc)
+    facts = checked.facts
+    digest = body_digest(checked.record) if facts.origin == digest_origin else None
+    plain: list[object] = list(facts)
+    for i in _REPEATED_FACTS:
+        plain[i] = shared.setdefault(plain[i], plain[i])
+    return record_id, tuple(plain), digest
+
+
+_REPEATED_FACTS = [
+    RecordFacts._fields.index(f) for f in ("origin", "kind", "model", "task", "key_id")
+]
 
 
 def _fields_of(data: bytes, membership: Membership | MembershipState) -> FieldsChecked | str:
