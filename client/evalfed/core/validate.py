@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.limits import MAX_METRICS, MAX_TEXT
 from evalfed.core.membership import MEMBERSHIP_KINDS
-from evalfed.core.names import check_institute_id, check_record_id
+from evalfed.core.names import check_institute_id, check_record_id, is_hex64
 from evalfed.core.records import INDEXED_TEXT, RecordFacts, kind_of, lane_of
 from evalfed.core.timeutil import timestamp_us
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
-
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def check_result(result: EvaluationResult) -> tuple[str, str, str]:
@@ -59,7 +55,7 @@ def check_result(result: EvaluationResult) -> tuple[str, str, str]:
             if len(name) > MAX_TEXT:
                 raise InvalidInputError(f"a metric name is over MAX_TEXT={MAX_TEXT} characters")
     sha256 = result.source.sha256
-    if sha256 and not _HEX64.match(sha256):
+    if sha256 and not is_hex64(sha256):
         raise InvalidInputError("source.sha256 must be 64 lowercase hex characters")
     return model_id, task_name, sha256
 
@@ -78,11 +74,11 @@ def check_record(record: Record, federation_id: str) -> RecordFacts:
         raise InvalidInputError("record seq starts at 1")
     if seq == 1 and prev:
         raise InvalidInputError("the first record of a log (seq 1) has no prev")
-    if seq > 1 and not _HEX64.match(prev):
+    if seq > 1 and not is_hex64(prev):
         raise InvalidInputError(
             f"record seq {seq} needs prev: the 64-hex id of its origin's previous record"
         )
-    if not _HEX64.match(key_id):
+    if not is_hex64(key_id):
         raise InvalidInputError("record key_id must be the 64-hex id of the signing key")
     if not record.HasField("issued_at"):
         raise InvalidInputError("record issued_at is required")
@@ -136,7 +132,7 @@ def _check_membership_event(record: Record) -> None:
         raise InvalidInputError("an endorsement carries the join request it endorses")
     if kind == "rotation" and len(record.rotation.new_public_key) != 32:
         raise InvalidInputError("a rotation names a raw 32-byte Ed25519 public key")
-    if kind == "revocation" and not _HEX64.match(record.revocation.key_id):
+    if kind == "revocation" and not is_hex64(record.revocation.key_id):
         raise InvalidInputError("a revocation names the 64-hex id of the key it revokes")
     if kind == "expulsion":
         check_institute_id(record.expulsion.institute)

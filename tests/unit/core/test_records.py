@@ -95,6 +95,15 @@ def test_other_federation_is_refused(federation: Federation) -> None:
         )
 
 
+def _prev_with_newline(record: Record) -> None:
+    record.seq, record.prev = 2, "ab" * 32 + "\n"
+
+
+def _audience_with_newline(record: Record) -> None:
+    record.audience.scope = Audience.SCOPE_INSTITUTES
+    record.audience.institutes.append("uk-aisi\n")
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -104,6 +113,11 @@ def test_other_federation_is_refused(federation: Federation) -> None:
         (lambda r: setattr(r, "seq", 2), "prev"),
         (lambda r: setattr(r, "prev", "ab" * 32), "no prev"),
         (lambda r: r.ClearField("issued_at"), "issued_at"),
+        # A trailing newline is not part of a valid id or name.
+        (_prev_with_newline, "needs prev"),
+        (lambda r: setattr(r, "key_id", r.key_id + "\n"), "key_id"),
+        (lambda r: setattr(r.result.source, "sha256", "ab" * 32 + "\n"), "sha256"),
+        (_audience_with_newline, "institute id"),
     ],
 )
 def test_field_rules(federation: Federation, change, message: str) -> None:
