@@ -94,6 +94,7 @@ def test_status_reports_links_and_heads(line, federation: Federation) -> None:
     (peer,) = status.peers
     assert peer.address == us.address and peer.institute == "us-aisi"
     assert peer.state == "streaming" and peer.received >= 1
+    assert {h.origin: h.seq for h in peer.heads}["us-aisi"] == 1  # what the partner has
     assert {h.origin: h.seq for h in status.heads}["us-aisi"] == 1
     assert not status.forked_origins
 
