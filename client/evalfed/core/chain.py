@@ -48,10 +48,9 @@ def seq_spans(batch: Iterable[VerifiedRecord], before: int = 0) -> dict[LogKey, 
         facts = record.facts  # read once: this runs for every record stored
         key, seq = (facts.origin, facts.lane), facts.seq
         span = spans.get(key)
-        if span is None:
-            spans[key] = (seq - before, seq)
-        elif seq - before < span[0] or seq > span[1]:
-            spans[key] = (min(span[0], seq - before), max(span[1], seq))
+        spans[key] = (
+            (seq - before, seq) if span is None else (min(span[0], seq - before), max(span[1], seq))
+        )
     return spans
 
 
