@@ -137,3 +137,11 @@ def test_forged_calls_are_rate_limited_before_their_signatures_are_checked(
             codes.append(caught.value.code())
     assert codes[:5] == [grpc.StatusCode.UNAUTHENTICATED] * 5
     assert set(codes[5:]) == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    fed_id = federation.charter.federation_id
+    made_up = [CallSigner(federation.keys["jp-aisi"], f"x{i}-aisi", fed_id) for i in range(8)]
+    connection = connect_node(us.address)
+    for signer in made_up:  # each call claims a new name: one allowance for the address
+        with connection.channel(signer) as channel, pytest.raises(grpc.RpcError) as caught:
+            NodeStub(channel).GetStatus(pb.GetStatusRequest(), timeout=10)
+        codes.append(caught.value.code())
+    assert set(codes[13:]) == {grpc.StatusCode.RESOURCE_EXHAUSTED}

@@ -219,14 +219,23 @@ class Guard(grpc.ServerInterceptor):
     ) -> tuple[Any, Viewer]:
         """The decoded request and its authenticated caller, once within its rates."""
         claimed = claimed_institute(metadata)
-        host = context.peer().rsplit(":", 1)[0]
-        caller = f"{claimed} (as claimed from {host})" if claimed else f"anonymous caller {host}"
+        caller = self._caller(claimed, context.peer().rsplit(":", 1)[0])
         self.limiter.take(caller)
         request = _decoded(received, method)
         if method == PUBLISH:
             operator_only(claimed, self.own[0])
             self.records.take(caller, len(request.envelopes))
         return request, self._authenticate(metadata, method, received.sha256)
+
+    def _caller(self, claimed: str | None, host: str) -> str:
+        """Whose allowance a call spends, known before any signature is checked: the institute
+        it claims at its address, when that is a member or this node's own; else its address
+        alone, so made-up names open no new allowances."""
+        if claimed is not None and (
+            claimed == self.own[0] or claimed in self.membership.state.members
+        ):
+            return f"{claimed} (as claimed from {host})"
+        return f"{'anonymous' if claimed is None else 'unknown'} caller {host}"
 
     def _authenticate(self, metadata: dict[str, Any], method: str, request_sha256: str) -> Viewer:
         if not is_signed_call(metadata):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from evalfed.core.errors import RateLimitError
 
@@ -23,11 +24,13 @@ class RateLimiter:
         burst: int,
         limit: str = "RATE_PER_CALLER",
         unit: str = "calls",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate_per_s = rate_per_s
         self.burst = burst
         self.limit = limit
         self.unit = unit
+        self._clock = clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -36,7 +39,7 @@ class RateLimiter:
 
         A cost over the burst is let through once the bucket is full and leaves it in debt,
         so a large call is slowed, never refused forever."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             tokens, last = self._buckets.pop(caller, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.rate_per_s)

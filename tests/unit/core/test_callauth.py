@@ -47,7 +47,7 @@ def test_member_call_is_accepted(federation: Federation) -> None:
 def test_the_signed_message_is_pae_of_the_fields_joined_by_newlines() -> None:
     message = call_message("f", "/m", "us-aisi", "k", 7, "n", "c", "d")
     assert message == pae(CALL_PAYLOAD_TYPE, b"f\n/m\nus-aisi\nk\n7\nn\nc\nd")
-    assert message.startswith(b"DSSEv1 31 application/vnd.evalfed.call.v2 ")
+    assert message == b"DSSEv1 31 application/vnd.evalfed.call.v2 22 f\n/m\nus-aisi\nk\n7\nn\nc\nd"
 
 
 def test_call_for_other_method_is_refused(federation: Federation) -> None:
