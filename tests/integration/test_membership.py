@@ -10,10 +10,12 @@ from evalfed.client import membership_events as events
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.client.transport import connect_node
-from evalfed.core.errors import EvalfedError, PermissionDeniedError
+from evalfed.core.binding import sign_binding
+from evalfed.core.errors import AuthenticationError, EvalfedError, PermissionDeniedError
 from evalfed.core.records import audience_from_text, record_id
 from evalfed.keys import PrivateKey
 from evalfed.server.identity import load_identity
+from evalfed.v1.federation_pb2 import NodeBinding
 from evalfed.v1.node_pb2 import QueryRequest, SyncRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
 from tests.conftest import Federation, wait_for
@@ -47,6 +49,22 @@ def pending_count(node, institute: str) -> int:
 def publish(node, key: PrivateKey, body) -> str:
     with NodeClient(node.address, key) as client:
         return publish_records(client, [body])[0].id
+
+
+def rebind(client: NodeClient, key: PrivateKey) -> None:
+    """Re-signs the node's binding with the institute's new current key, as `keys rotate` does."""
+    binding = NodeBinding()
+    binding.ParseFromString(client.info.node_binding.payload)
+    client.update_binding(sign_binding(binding, key), signed_by=key)
+
+
+def rotate(node, old: PrivateKey, new: PrivateKey) -> str:
+    """Rotates the node's institute from `old` to `new` and re-binds the node."""
+    with NodeClient(node.address, old) as client:
+        body = events.rotation(client.federation_id, client.institute, old.key_id, new)
+        rotation = publish_records(client, [body])[0].id
+        rebind(client, new)
+    return rotation
 
 
 @pytest.fixture
@@ -110,11 +128,17 @@ def test_rotation_rejects_the_old_key_after_it_even_through_a_relay(
     us, uk = founders
     old, new = federation.keys["us-aisi"], PrivateKey.generate()
     before = publish(us, old, new_result_record(result(task="before"), MEMBERS))
-    rotation = publish(us, old, events.rotation(federation.charter.federation_id, "us-aisi",
-                                                old.key_id, new))  # fmt: skip
+    rotation = rotate(us, old, new)
     wait_for(uk, lambda: holds(uk, rotation))
-    with pytest.raises(PermissionDeniedError, match="rotated out at seq 2"):
-        publish(us, old, new_result_record(result(task="stale"), MEMBERS))
+    stale = signed_event(federation, new_result_record(result(task="stale"), MEMBERS),
+                         "us-aisi", 3, rotation, old)  # fmt: skip
+    with (
+        NodeClient(us.address, new) as client,
+        pytest.raises(PermissionDeniedError, match="rotated out at seq 2"),
+    ):
+        client.publish([stale])
+    with pytest.raises(AuthenticationError, match="rotated out or revoked"):
+        NodeClient(us.address, old)
     after = publish(us, new, new_result_record(result(task="after"), MEMBERS))
     wait_for(uk, lambda: holds(uk, after))
 
@@ -146,6 +170,7 @@ def test_compromised_key_revocation_voids_later_records_and_accepts_earlier_ones
     us = make_node("us-aisi")
     with NodeClient(us.address, old) as client:
         client.publish([good, bad, rotate])
+        rebind(client, new)
     with NodeClient(us.address, new) as client:
         client.publish([revoke])
         rows = {r.id: r for r in client.query(QueryRequest(origin="us-aisi"))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from evalfed.client.channel import CallSigner
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import FIRST_BATCH_RECORDS, new_result_record, publish_records
 from evalfed.core.errors import (
@@ -142,7 +143,8 @@ def test_conflicting_head_gets_failed_precondition_with_head(
     assert caught.value.head_seq == 1 and caught.value.head_id == first.id
     assert "read the head" in str(caught.value)
     with pytest.raises(grpc.RpcError) as raw:
-        NodeStub(us_client.connection.channel()).Publish(PublishRequest(envelopes=[rival]))
+        signer = CallSigner(federation.keys["us-aisi"], "us-aisi", us_client.federation_id)
+        NodeStub(us_client.connection.channel(signer)).Publish(PublishRequest(envelopes=[rival]))
     assert raw.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert us_client.head().seq == 1
 

@@ -151,7 +151,7 @@ def _rebind(client: NodeClient, key: PrivateKey) -> None:
         return
     binding = NodeBinding()
     binding.ParseFromString(client.info.node_binding.payload)
-    client.update_binding(sign_binding(binding, key))
+    client.update_binding(sign_binding(binding, key), signed_by=key)
     out.print(f"re-bound the node at {client.address} to key {key.key_id[:16]}")
 
 

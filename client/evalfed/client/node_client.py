@@ -75,6 +75,15 @@ class NodeClient:
                 return self.info.institute
             except EvalfedError:
                 pass
+        former = next(
+            (m.institute for m in self.membership.state.members.values() if m.period(key.key_id)),
+            None,
+        )
+        if former is not None:
+            raise AuthenticationError(
+                f"key {key.key_id[:16]} of {former} was rotated out or revoked and speaks for "
+                f"no one; use {former}'s current key file"
+            )
         raise AuthenticationError(
             f"key {key.key_id[:16]} is not the key of any member of the federation "
             f"served at {self.address}; use your institute's key file"
@@ -159,8 +168,16 @@ class NodeClient:
     def submit_join_request(self, request: Envelope) -> pb.SubmitJoinRequestResponse:
         return self._call(self.stub.SubmitJoinRequest, pb.SubmitJoinRequestRequest(request=request))
 
-    def update_binding(self, binding: Envelope) -> None:
-        self._call(self.stub.UpdateBinding, pb.UpdateBindingRequest(binding=binding))
+    def update_binding(self, binding: Envelope, signed_by: PrivateKey | None = None) -> None:
+        """Re-binds the node; after a rotation the call must be `signed_by` the new key (the
+        old one speaks for no one any more), on this same checked connection."""
+        request = pb.UpdateBindingRequest(binding=binding)
+        if signed_by is None:
+            self._call(self.stub.UpdateBinding, request)
+            return
+        signer = CallSigner(signed_by, self.institute, self.federation_id)
+        with self.connection.channel(signer) as channel:
+            self._call(NodeStub(channel).UpdateBinding, request)
 
     def members(self) -> pb.ListMembersResponse:
         return self._call(self.stub.ListMembers, pb.ListMembersRequest())

@@ -15,16 +15,19 @@ import ssl
 from dataclasses import dataclass
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from evalfed.client.channel import CallSigner, open_channel
 from evalfed.client.status import error_of
-from evalfed.core.binding import verify_binding
+from evalfed.core.binding import node_key_of, verify_binding
 from evalfed.core.charter import verify_charter
 from evalfed.core.errors import AuthenticationError, UnavailableError
 from evalfed.core.membership import Membership
 from evalfed.keys import PublicKey
 from evalfed.keys.tls import TLS_SERVER_NAME
 from evalfed.v1 import node_pb2 as pb
+from evalfed.v1.envelope_pb2 import Envelope
+from evalfed.v1.federation_pb2 import NodeBinding
 from evalfed.v1.node_pb2_grpc import NodeStub
 
 HANDSHAKE_TIMEOUT_S = 10.0
@@ -39,13 +42,17 @@ class NodeConnection:
     membership: Membership
     credentials: grpc.ChannelCredentials | None
     options: list[tuple[str, str]]
+    callee_key_id: str = ""
+    """The node's call key id, from its binding: signed calls are made for this node alone."""
 
     @property
     def insecure(self) -> bool:
         return self.credentials is None
 
     def channel(self, signer: CallSigner | None = None) -> grpc.Channel:
-        return open_channel(self.address, signer, self.credentials, self.options)
+        return open_channel(
+            self.address, signer, self.credentials, self.options, self.callee_key_id
+        )
 
 
 def _split(address: str) -> tuple[str, int]:
@@ -90,9 +97,11 @@ def connect_node(
 ) -> NodeConnection:
     """Opens and checks a connection to the node at `address`.
 
-    With `expected`, the node must serve that federation; without it, the node's own charter
-    is taken once its signatures check out. With `own_key`, a node bound by that key (the
-    caller's own, perhaps still pending admission) is accepted too.
+    With `expected`, the node must serve that federation, and its binding is checked against
+    the membership records `expected` holds together with those the node sends (never the
+    node's alone); without it, the node's own charter is taken once its signatures check out.
+    With `own_key`, a node bound by that key (the caller's own, still pending admission) is
+    accepted too.
     """
     der = fetch_certificate(address)
     credentials: grpc.ChannelCredentials | None = None
@@ -111,13 +120,18 @@ def connect_node(
         except grpc.RpcError as exc:
             raise error_of(exc, address) from None
     membership = Membership(verify_charter(info.charter), info.membership)
-    if expected is not None and membership.federation_id != expected.federation_id:
-        raise AuthenticationError(
-            f"the node at {address} serves federation {membership.federation_id[:16]}, "
-            f"not {expected.federation_id[:16]} (your federation file)"
-        )
+    if expected is not None:
+        if membership.federation_id != expected.federation_id:
+            raise AuthenticationError(
+                f"the node at {address} serves federation {membership.federation_id[:16]}, "
+                f"not {expected.federation_id[:16]} (your federation file)"
+            )
+        # What the caller holds stays: a node cannot hide a revocation by leaving it out.
+        membership = Membership(expected.charter, [*expected.state.records, *info.membership])
+    callee_key_id = _claimed_node_key_id(info.node_binding)
     if der is not None:
         binding = verify_binding(info.node_binding, membership, own_key)
+        callee_key_id = node_key_of(binding).key_id
         if binding.institute != info.institute:
             raise AuthenticationError(f"the node at {address} is bound to {binding.institute}")
         if binding.tls_cert_sha256 != hashlib.sha256(der).hexdigest():
@@ -125,4 +139,15 @@ def connect_node(
                 f"the TLS certificate of {address} is not the one {binding.institute} bound to "
                 "its node; someone may be in the middle"
             )
-    return NodeConnection(address, info, membership, credentials, options)
+    return NodeConnection(address, info, membership, credentials, options, callee_key_id)
+
+
+def _claimed_node_key_id(envelope: Envelope) -> str:
+    """The key id of the node key an unchecked binding names, or "" when it names none: on
+    plain loopback (demos), the node is taken at its word."""
+    binding = NodeBinding()
+    try:
+        binding.ParseFromString(envelope.payload)
+    except DecodeError:
+        return ""
+    return node_key_of(binding).key_id if len(binding.node_public_key) == 32 else ""

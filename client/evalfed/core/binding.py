@@ -22,10 +22,10 @@ def sign_binding(binding: NodeBinding, institute_key: PrivateKey) -> Envelope:
 def verify_binding(
     envelope: Envelope, membership: Membership, own_key: PublicKey | None = None
 ) -> NodeBinding:
-    """The binding, if an active key of the institute it names signed it for this federation.
+    """The binding, if the current key of the institute it names signed it for this federation.
 
     `own_key` is the caller's own key: a binding it signed is the caller's own node, trusted
-    even while the institute's admission is pending.
+    while the institute's admission is pending (never once it was admitted).
     """
     if envelope.payload_type != BINDING_PAYLOAD_TYPE:
         raise AuthenticationError("the node binding has the wrong payload type")
@@ -37,22 +37,31 @@ def verify_binding(
     if binding.federation_id != membership.federation_id:
         raise AuthenticationError("the node binding is for another federation")
     keys = membership.keys_for(binding.institute)
-    if not keys and own_key is not None:
+    if not keys and own_key is not None and binding.institute not in membership.state.members:
         keys = [own_key]
     if not keys:
         raise AuthenticationError(
             f"the node speaks for {binding.institute}, but "
-            f"{membership.not_member_reason(binding.institute)}"
+            f"{no_current_key_reason(membership, binding.institute)}"
         )
     try:
         verify_signatures(envelope, keys)
     except Exception:
         raise AuthenticationError(
-            f"the node binding is not signed by an active key of {binding.institute}"
+            f"the node binding is not signed by the current key of {binding.institute} "
+            "(a rotated-out or revoked key binds no node)"
         ) from None
     if len(binding.node_public_key) != 32:
         raise AuthenticationError("the node binding's key is not an Ed25519 key")
     return binding
+
+
+def no_current_key_reason(membership: Membership, institute: str) -> str:
+    """Why no key speaks for `institute` now."""
+    member = membership.state.members.get(institute)
+    if member is not None and not member.expelled:
+        return f"every key of {institute} is revoked, so nothing speaks for it"
+    return membership.not_member_reason(institute)
 
 
 def node_key_of(binding: NodeBinding) -> PublicKey:

@@ -35,3 +35,10 @@ SYNC_BATCH_BYTES = 1 << 20
 RATE_PER_CALLER = 200.0
 RATE_BURST = 400
 """Calls a second each caller (institute, or anonymous address) may make, on average and at once."""
+
+# --- auth ---
+RECORD_RATE_PER_CALLER = 30_000.0
+RECORD_BURST = 60_000
+"""Records a second each caller may publish, on average and at once, counted before any of
+them is checked: about what two cores verify (31,000 signatures/s), twice a pipelined
+publisher's 10,000+ records/s, and a burst of twelve full batches (MAX_PUBLISH_BATCH)."""

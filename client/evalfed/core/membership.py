@@ -148,11 +148,16 @@ class MembershipState:
         return period.key
 
     def speaking_keys(self, institute: str) -> list[PublicKey]:
-        """Keys that may speak for `institute` now (calls, node bindings): not revoked."""
+        """Keys that may speak for `institute` now (calls, node bindings): its current key,
+        neither rotated out nor revoked."""
         member = self.members.get(institute)
         if member is None or member.expelled:
             return []
-        return [p.key for p in member.keys if not p.revoked]
+        return [
+            p.key
+            for p in member.keys
+            if not p.revoked and p.until_seq is None and p.until_us is None
+        ]
 
 
 def _founders(charter: VerifiedCharter) -> dict[str, Member]:
@@ -373,7 +378,7 @@ class Membership:
         return member is not None and not member.expelled
 
     def keys_for(self, institute: str) -> list[PublicKey]:
-        """Keys that may speak for `institute` now (calls, node bindings)."""
+        """Keys that may speak for `institute` now (calls, node bindings): its current key."""
         return self._state.speaking_keys(institute)
 
     def signing_key(
@@ -385,10 +390,10 @@ class Membership:
         return self._state.not_member_reason(institute)
 
     def institute_of_key(self, key_id: str) -> str | None:
-        for institute, member in self._state.members.items():
-            if not member.expelled and any(
-                p.key.key_id == key_id and not p.revoked for p in member.keys
-            ):
+        """The institute whose current key `key_id` is."""
+        state = self._state
+        for institute in state.members:
+            if any(k.key_id == key_id for k in state.speaking_keys(institute)):
                 return institute
         return None
 

@@ -94,7 +94,8 @@ def peer_opener(
     identity: NodeIdentity, membership: Membership
 ) -> Callable[[str], tuple[grpc.Channel, NodeStub]]:
     """Opens checked channels to partners (TLS pinned by their binding; plain on loopback
-    only), every call signed by this node's key under its binding."""
+    only), every call signed by this node's key under its binding. A partner's binding is
+    checked against this node's live `membership` plus the records the partner sends."""
 
     def open_stub(address: str) -> tuple[grpc.Channel, NodeStub]:
         signer = CallSigner(
@@ -140,7 +141,14 @@ def build_node(config: NodeConfig) -> Node:
             Guard(
                 membership,
                 RateLimiter(config.rate_per_caller, config.rate_burst),
+                RateLimiter(
+                    config.record_rate_per_caller,
+                    config.record_burst,
+                    "RECORD_RATE_PER_CALLER",
+                    "records",
+                ),
                 (config.institute, identity.institute_key),
+                identity.key.public.key_id,
             )
         ],
         options=SERVER_OPTIONS,

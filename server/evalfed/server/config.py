@@ -11,7 +11,7 @@ from typing import Any
 import tomli_w
 
 from evalfed.core.errors import InvalidInputError
-from evalfed.core.limits import RATE_BURST, RATE_PER_CALLER
+from evalfed.core.limits import RATE_BURST, RATE_PER_CALLER, RECORD_BURST, RECORD_RATE_PER_CALLER
 
 CONFIG_FILE = "node.toml"
 CHARTER_FILE = "federation.json"
@@ -31,6 +31,8 @@ class NodeConfig:
     log_level: str = "INFO"
     rate_per_caller: float = RATE_PER_CALLER
     rate_burst: int = RATE_BURST
+    record_rate_per_caller: float = RECORD_RATE_PER_CALLER
+    record_burst: int = RECORD_BURST
 
     @property
     def charter_path(self) -> Path:

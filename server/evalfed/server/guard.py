@@ -1,5 +1,10 @@
-"""The one server interceptor: authenticates the caller and maps errors to gRPC statuses.
+"""The one server interceptor: limits, decodes and authenticates each call, and maps errors
+to gRPC statuses.
 
+In this order, so that nothing costly runs for a caller over its rate or for junk: the caller's
+rate (keyed by the institute it claims and its address, before any signature is checked), the
+request's decoding (an undecodable request is INVALID_ARGUMENT), the operator-only rule for
+Publish and its records' cost, then the call signature over the exact request bytes received.
 A call signed with a member's key runs as that institute; an unsigned call runs anonymous
 (public records only). Every EvalfedError becomes its one status with its message; anything
 else is INTERNAL, logged with its stack, and its details stay in the log.
@@ -13,23 +18,40 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
 import grpc
+from google.protobuf import descriptor_pool
 
 from evalfed.client.status import HEAD_ID, HEAD_SEQ, RETRY_AFTER_MS, code_of
-from evalfed.core.callauth import MAX_CLOCK_SKEW_S, binding_checker, check_call, is_signed_call
-from evalfed.core.errors import AuthenticationError, ConflictError, EvalfedError, RateLimitError
+from evalfed.core.callauth import (
+    MAX_CLOCK_SKEW_S,
+    binding_checker,
+    check_call,
+    claimed_institute,
+    is_signed_call,
+    request_digest,
+)
+from evalfed.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    EvalfedError,
+    InvalidInputError,
+    RateLimitError,
+)
 from evalfed.core.membership import Membership
 from evalfed.keys import PublicKey
 from evalfed.server.ratelimit import RateLimiter
+from evalfed.server.service import operator_only
 from evalfed.server.storage.store import Viewer
 from evalfed.v1.federation_pb2 import NodeBinding
 
 log = logging.getLogger(__name__)
 
 SERVICE_PREFIX = "/evalfed.v1."
+PUBLISH = "/evalfed.v1.Node/Publish"
 NONCE_CACHE_SIZE = 100_000
 BINDING_CACHE_SIZE = 1024
 
@@ -63,6 +85,49 @@ class NonceCache:
             return True
 
 
+@dataclass(frozen=True)
+class Received:
+    """A request as it arrived: its message (None when it did not decode, with `error` saying
+    why) and the SHA-256 of its bytes, which the call signature covers."""
+
+    message: Any
+    sha256: str
+    error: str = ""
+
+
+def _decoder(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Received]:
+    """Wraps a handler's deserializer: it sees the raw bytes, so nothing is re-serialized."""
+
+    def decode(data: bytes) -> Received:
+        digest = request_digest(data)
+        try:
+            return Received(deserializer(data) if deserializer else data, digest)
+        except Exception as exc:
+            return Received(None, digest, str(exc) or type(exc).__name__)
+
+    return decode
+
+
+def _request_type(method: str) -> str:
+    """The full name of `method`'s request message (/evalfed.v1.Node/Publish: ...PublishRequest)."""
+    _, service, name = method.split("/", 2)
+    try:
+        found = descriptor_pool.Default().FindServiceByName(service).FindMethodByName(name)
+    except KeyError:
+        return "request message"
+    return str(found.input_type.full_name)
+
+
+def _decoded(received: Received, method: str) -> Any:
+    if received.message is None:
+        name = _request_type(method)
+        raise InvalidInputError(
+            f"the request could not be decoded as {name} ({received.error}); "
+            f"send one serialized {name}"
+        )
+    return received.message
+
+
 class Guard(grpc.ServerInterceptor):
     """Authenticates callers and turns errors into statuses for every evalfed RPC."""
 
@@ -70,11 +135,18 @@ class Guard(grpc.ServerInterceptor):
         self,
         membership: Membership,
         limiter: RateLimiter,
-        own: tuple[str, PublicKey] | None = None,
+        records: RateLimiter,
+        own: tuple[str, PublicKey],
+        node_key_id: str,
     ) -> None:
+        """`records` limits records published per caller; `own` is the node's institute and
+        its `institute.pub` key; `node_key_id` is this node's call key id, which every signed
+        call to it must name."""
         self.membership = membership
         self.limiter = limiter
+        self.records = records
         self.own = own
+        self.node_key_id = node_key_id
         self.nonces = NonceCache()
         self._verify_binding = binding_checker(membership)
         self._bindings: dict[bytes, NodeBinding] = {}
@@ -91,36 +163,35 @@ class Guard(grpc.ServerInterceptor):
             return handler
         method = details.method
         metadata = dict(details.invocation_metadata or ())
+        decode = _decoder(handler.request_deserializer)
         if handler.unary_unary is not None:
             inner = handler.unary_unary
 
-            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+            def unary(received: Received, context: grpc.ServicerContext) -> Any:
                 token = None
                 try:
-                    token = _viewer.set(self._admit(metadata, method, context))
-                    return inner(request, context)
+                    request = self._admit(metadata, method, context, received)
+                    token = _viewer.set(request[1])
+                    return inner(request[0], context)
                 except Exception as exc:
                     _abort(context, exc, method)
                 finally:
                     if token is not None:
                         _viewer.reset(token)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary, handler.request_deserializer, handler.response_serializer
-            )
+            return grpc.unary_unary_rpc_method_handler(unary, decode, handler.response_serializer)
         if handler.unary_stream is not None:
             inner_stream = handler.unary_stream
 
-            def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            def stream(received: Received, context: grpc.ServicerContext) -> Iterator[Any]:
                 try:
-                    _viewer.set(self._admit(metadata, method, context))
+                    request, viewer = self._admit(metadata, method, context, received)
+                    _viewer.set(viewer)
                     yield from inner_stream(request, context)
                 except Exception as exc:
                     _abort(context, exc, method)
 
-            return grpc.unary_stream_rpc_method_handler(
-                stream, handler.request_deserializer, handler.response_serializer
-            )
+            return grpc.unary_stream_rpc_method_handler(stream, decode, handler.response_serializer)
         return handler
 
     def _check_binding(self, data: bytes) -> NodeBinding:
@@ -140,22 +211,45 @@ class Guard(grpc.ServerInterceptor):
         return binding
 
     def _admit(
-        self, metadata: dict[str, Any], method: str, context: grpc.ServicerContext
-    ) -> Viewer:
-        """The authenticated caller, once it is within its rate."""
-        viewer = self._authenticate(metadata, method)
-        if viewer.institute is not None:
-            self.limiter.take(viewer.institute)
-        else:
-            self.limiter.take("anonymous caller " + context.peer().rsplit(":", 1)[0])
-        return viewer
+        self,
+        metadata: dict[str, Any],
+        method: str,
+        context: grpc.ServicerContext,
+        received: Received,
+    ) -> tuple[Any, Viewer]:
+        """The decoded request and its authenticated caller, once within its rates."""
+        claimed = claimed_institute(metadata)
+        caller = self._caller(claimed, context.peer().rsplit(":", 1)[0])
+        self.limiter.take(caller)
+        request = _decoded(received, method)
+        if method == PUBLISH:
+            operator_only(claimed, self.own[0])
+            self.records.take(caller, len(request.envelopes))
+        return request, self._authenticate(metadata, method, received.sha256)
 
-    def _authenticate(self, metadata: dict[str, Any], method: str) -> Viewer:
+    def _caller(self, claimed: str | None, host: str) -> str:
+        """Whose allowance a call spends, known before any signature is checked: the institute
+        it claims at its address, when that is a member or this node's own; else its address
+        alone, so made-up names open no new allowances."""
+        if claimed is not None and (
+            claimed == self.own[0] or claimed in self.membership.state.members
+        ):
+            return f"{claimed} (as claimed from {host})"
+        return f"{'anonymous' if claimed is None else 'unknown'} caller {host}"
+
+    def _authenticate(self, metadata: dict[str, Any], method: str, request_sha256: str) -> Viewer:
         if not is_signed_call(metadata):
             return Viewer.anonymous()
         now = time.time()
         identity = check_call(
-            metadata, method, self.membership, int(now), self._check_binding, self.own
+            metadata,
+            method,
+            self.membership,
+            int(now),
+            self.node_key_id,
+            request_sha256,
+            self._check_binding,
+            self.own,
         )
         if not self.nonces.add(identity.nonce, now):
             raise AuthenticationError("this call was already made once (replayed nonce)")

@@ -94,7 +94,8 @@ class NodeService:
         """Partner links, for this node's institute only."""
         return self.links.stats() if self._is_operator(viewer) else {}
 
-    def publish(self, envelopes: Sequence[Envelope]) -> list[Appended]:
+    def publish(self, envelopes: Sequence[Envelope], viewer: Viewer) -> list[Appended]:
+        operator_only(viewer.institute, self.institute)
         if not envelopes:
             raise InvalidInputError("the publish request holds no envelopes")
         if len(envelopes) > MAX_PUBLISH_BATCH:
@@ -219,6 +220,21 @@ class NodeService:
             stored.corrected_by = by if kind == "correction" else ""
             out.append(stored)
         return out
+
+
+def operator_only(institute: str | None, operator: str) -> None:
+    """Publishing is for the node's own institute (its operator): anyone else is refused
+    before any record is checked."""
+    if institute is None:
+        raise AuthenticationError(
+            f"publishing needs the signed call of this node's operator ({operator}): "
+            f"pass --key with {operator}'s key"
+        )
+    if institute != operator:
+        raise PermissionDeniedError(
+            f"only this node's operator ({operator}) publishes here, not {institute}; "
+            "publish to your own institute's node"
+        )
 
 
 def _require_member(viewer: Viewer) -> str:

@@ -29,7 +29,7 @@ class NodeApi(NodeServicer):
     def Publish(
         self, request: pb.PublishRequest, context: grpc.ServicerContext
     ) -> pb.PublishResponse:
-        appended = self.service.publish(list(request.envelopes))
+        appended = self.service.publish(list(request.envelopes), current_viewer())
         return pb.PublishResponse(
             results=[pb.Published(id=a.id, seq=a.seq, existed=a.existed) for a in appended]
         )
