@@ -11,7 +11,15 @@ from typing import Any
 import tomli_w
 
 from evalfed.core.errors import InvalidInputError
-from evalfed.core.limits import RATE_BURST, RATE_PER_CALLER
+from evalfed.core.limits import (
+    JOIN_REQUEST_BURST,
+    JOIN_REQUESTS_PER_HOUR,
+    MAX_CONCURRENT_RPCS,
+    MAX_LANES_PER_ORIGIN,
+    MAX_STREAMS,
+    RATE_BURST,
+    RATE_PER_CALLER,
+)
 
 CONFIG_FILE = "node.toml"
 CHARTER_FILE = "federation.json"
@@ -31,6 +39,11 @@ class NodeConfig:
     log_level: str = "INFO"
     rate_per_caller: float = RATE_PER_CALLER
     rate_burst: int = RATE_BURST
+    max_streams: int = MAX_STREAMS
+    max_concurrent_rpcs: int = MAX_CONCURRENT_RPCS
+    max_lanes_per_origin: int = MAX_LANES_PER_ORIGIN
+    join_requests_per_hour: float = JOIN_REQUESTS_PER_HOUR
+    join_request_burst: int = JOIN_REQUEST_BURST
 
     @property
     def charter_path(self) -> Path:
