@@ -296,7 +296,34 @@ def test_follow_streams_past_the_cap_are_refused_and_unary_calls_still_answer(
         assert list(stub.Query(pb.QueryRequest(), timeout=10).records) == []
         with NodeClient(node.address, federation.keys["ca-aisi"]) as ca:
             assert next(ca.follow()).caught_up  # another institute has its own slots
+        for call in calls:
+            call.cancel()
+        # Slots come back as the streams end.
+        wait_for(node, lambda: node.service.streams.open_streams("uk-aisi") == 0)
+        again = stub.Sync(pb.SyncRequest(follow=True), timeout=20)
+        calls.append(again)
+        assert next(again).caught_up
     finally:
         for call in calls:
             call.cancel()
         channel.close()
+
+
+def test_streams_past_the_node_wide_cap_are_refused(make_node, federation: Federation) -> None:
+    node = make_node("us-aisi", max_streams=6)
+    channels = [signed_stub(node, federation, name) for name in ("uk-aisi", "ca-aisi")]
+    calls = []
+    try:
+        for (_, stub), wanted in zip(channels, (MAX_STREAMS_PER_INSTITUTE, 2), strict=True):
+            for _ in range(wanted):
+                calls.append(stub.Sync(pb.SyncRequest(follow=True), timeout=20))
+                assert next(calls[-1]).caught_up
+        error = refusal(lambda: next(channels[1][1].Sync(pb.SyncRequest(), timeout=20)))
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "MAX_STREAMS=6" in (error.details() or "")
+        assert channels[1][1].GetInfo(pb.GetInfoRequest(), timeout=10).institute == "us-aisi"
+    finally:
+        for call in calls:
+            call.cancel()
+        for channel, _ in channels:
+            channel.close()
