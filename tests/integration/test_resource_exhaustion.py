@@ -28,7 +28,7 @@ from evalfed.v1 import node_pb2 as pb
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.node_pb2_grpc import NodeStub
 from evalfed.v1.record_pb2 import Record
-from tests.conftest import Federation, run_cli, wait_for
+from tests.conftest import Federation, run_cli, statements_run, wait_for
 from tests.integration.test_cli import RESULT
 from tests.membership import join_request
 from tests.partners import CraftedPartner
@@ -327,3 +327,16 @@ def test_streams_past_the_node_wide_cap_are_refused(make_node, federation: Feder
             call.cancel()
         for channel, _ in channels:
             channel.close()
+
+
+def test_cursors_of_logs_the_node_does_not_hold_cost_it_no_lookups(
+    node, federation: Federation
+) -> None:
+    made_up = [
+        pb.Cursor(origin="uk-aisi", lane=f"to:{i:032x}", seq=1, id="ab" * 32) for i in range(2000)
+    ]
+    channel, stub = signed_stub(node, federation, "uk-aisi")
+    with channel, statements_run(node.engine) as statements:
+        batches = list(stub.Sync(pb.SyncRequest(have=made_up), timeout=30))
+    assert batches[-1].caught_up
+    assert len(statements) < 50

@@ -93,6 +93,8 @@ class NodeService:
             key = (check_institute_id(cursor.origin), check_lane(cursor.lane))
             if cursor.seq >= cursors.get(key, (0, ""))[0]:
                 cursors[key] = (cursor.seq, cursor.id)
+        held = set(self.store.logs())  # a cursor of a log not held here costs no lookup
+        cursors = {key: cursor for key, cursor in cursors.items() if key in held}
         stream = sync_stream(
             self.sync_store, viewer, cursors, request.follow, request.embargo_through_us, active
         )
