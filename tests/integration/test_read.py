@@ -63,10 +63,11 @@ def test_audience_decides_who_sees(node, federation: Federation) -> None:
 
 def test_past_embargo_widens_to_members(node, federation: Federation) -> None:
     with NodeClient(node.address, federation.keys["us-aisi"]) as us:
-        body = new_result_record(result(), audience_from_text("us-aisi"), embargo_until_us=1)
+        past = 3600 * 10**6  # the first whole hour
+        body = new_result_record(result(), audience_from_text("us-aisi"), embargo_until_us=past)
         embargoed = publish_records(us, [body])[0].id
         future = new_result_record(
-            result(task="later"), audience_from_text("us-aisi"), embargo_until_us=2**62
+            result(task="later"), audience_from_text("us-aisi"), embargo_until_us=past * 10**9
         )
         hidden = publish_records(us, [future])[0].id
     with NodeClient(node.address, federation.keys["uk-aisi"]) as uk:

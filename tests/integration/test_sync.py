@@ -11,6 +11,7 @@ from evalfed.client.channel import CallSigner
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.client.transport import connect_node, fetch_certificate
+from evalfed.core import validate
 from evalfed.core.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from evalfed.core.records import audience_from_text
 from evalfed.core.timeutil import now_us
@@ -68,12 +69,16 @@ def test_live_push_reaches_a_following_partner(line, federation: Federation) -> 
     assert uk.links.stats()[us.address].received == before + 1
 
 
-def test_audience_and_public_and_embargo(line, federation: Federation) -> None:
+def test_audience_and_public_and_embargo(
+    line, federation: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
     us, uk, ca = line
+    # Embargoes end on whole hours; here on whole seconds, so the release is seen in seconds.
+    monkeypatch.setattr(validate, "EMBARGO_GRANULARITY_S", 1)
     for_uk = publish(us, federation, audience="uk-aisi", task="restricted")
     public = publish(us, federation, audience="public", task="open")
     soon = publish(us, federation, audience="uk-aisi", task="embargoed",
-                   embargo_until_us=now_us() + 1_500_000)  # fmt: skip
+                   embargo_until_us=(now_us() // 1_000_000 + 2) * 1_000_000)  # fmt: skip
     wait_for(ca, lambda: holds(ca, public))
     wait_for(uk, lambda: holds(uk, for_uk) and holds(uk, soon))
     assert not holds(ca, for_uk)

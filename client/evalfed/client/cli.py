@@ -38,9 +38,11 @@ from evalfed.core.charter import (
 from evalfed.core.codec import bundle_from_json, envelope_from_json, to_dict, to_json
 from evalfed.core.errors import EvalfedError, InvalidInputError, LimitError
 from evalfed.core.records import audience_from_text, parse_record, result_of
-from evalfed.core.timeutil import now_us, parse_iso_us
+from evalfed.core.timeutil import iso_of_us, now_us, parse_iso_us
+from evalfed.core.validate import check_embargo, embargo_end_us
 from evalfed.keys import generate_key_files, load_private_key, load_public_key
 from evalfed.v1.node_pb2 import QueryRequest
+from evalfed.v1.record_pb2 import Audience
 
 # -- keys and federation ---------------------------------------------------------------------
 
@@ -160,9 +162,23 @@ def _progress(total: int) -> Progress | None:
     )
 
 
+def _embargo(text: str, audience: Audience) -> int:
+    """The embargo end `--embargo-until` asks for, rounded up to a whole hour (said so)."""
+    asked = parse_iso_us(text)
+    end = embargo_end_us(asked)
+    check_embargo(audience.scope, end)
+    if end != asked:
+        err.print(
+            f"embargo rounded up to the next whole hour: {iso_of_us(end)} "
+            f"(embargoes end on whole hours, UTC)",
+            markup=False,
+        )
+    return end
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     audience = audience_from_text(args.audience)
-    embargo = parse_iso_us(args.embargo_until) if args.embargo_until else None
+    embargo = _embargo(args.embargo_until, audience) if args.embargo_until else None
     sources = _sources(args.files)
     refused: list[tuple[Path, str]] = []
     published = skipped = 0
@@ -388,7 +404,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     node_args(p)
     p.add_argument("--audience", default="", help="public, members (default) or INST,INST...")
-    p.add_argument("--embargo-until", help="ISO date after which all members may see it")
+    p.add_argument(
+        "--embargo-until",
+        help="ISO date after which all members may see it (named audiences only; "
+        "rounded up to a whole hour, UTC)",
+    )
     p.set_defaults(handler=cmd_publish)
 
     p = commands.add_parser("import", help="read result files and show what would be published")

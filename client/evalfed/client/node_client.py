@@ -162,8 +162,24 @@ class NodeClient:
                 return
             page.page_token = response.next_page_token
 
-    def status(self) -> pb.GetStatusResponse:
-        return self._call(self.stub.GetStatus, pb.GetStatusRequest())
+    def status(self, page_size: int = 0) -> pb.GetStatusResponse:
+        """The node's status, every page of it merged: all heads, each partner's in full."""
+        merged = self._call(self.stub.GetStatus, pb.GetStatusRequest(page_size=page_size))
+        peers = {peer.address: peer for peer in merged.peers}
+        token = merged.next_page_token
+        while token:
+            request = pb.GetStatusRequest(page_size=page_size, page_token=token)
+            page = self._call(self.stub.GetStatus, request)
+            merged.heads.extend(page.heads)
+            for peer in page.peers:
+                if peer.address in peers:
+                    peers[peer.address].heads.extend(peer.heads)
+                else:
+                    peers[peer.address] = merged.peers.add()
+                    peers[peer.address].CopyFrom(peer)
+            token = page.next_page_token
+        merged.next_page_token = ""
+        return merged
 
     def submit_join_request(self, request: Envelope) -> pb.SubmitJoinRequestResponse:
         return self._call(self.stub.SubmitJoinRequest, pb.SubmitJoinRequestRequest(request=request))
@@ -179,8 +195,17 @@ class NodeClient:
         with self.connection.channel(signer) as channel:
             self._call(NodeStub(channel).UpdateBinding, request)
 
-    def members(self) -> pb.ListMembersResponse:
-        return self._call(self.stub.ListMembers, pb.ListMembersRequest())
+    def members(self, page_size: int = 0) -> pb.ListMembersResponse:
+        """Members and pending requests, every page of them."""
+        merged = pb.ListMembersResponse()
+        token = ""
+        while True:
+            request = pb.ListMembersRequest(page_size=page_size, page_token=token)
+            page = self._call(self.stub.ListMembers, request)
+            merged.members.extend(page.members)
+            merged.pending.extend(page.pending)
+            if not (token := page.next_page_token):
+                return merged
 
     def update_peers(self, add: list[str], remove: list[str]) -> list[str]:
         response = self._call(self.stub.UpdatePeers, pb.UpdatePeersRequest(add=add, remove=remove))

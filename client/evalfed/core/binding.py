@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from google.protobuf.message import DecodeError
 
-from evalfed.core.errors import AuthenticationError
+from evalfed.core.errors import AuthenticationError, LimitError
 from evalfed.core.membership import Membership
 from evalfed.keys import PrivateKey, PublicKey
 from evalfed.keys.dsse import sign_envelope, verify_signatures
@@ -46,6 +46,8 @@ def verify_binding(
         )
     try:
         verify_signatures(envelope, keys)
+    except LimitError as exc:
+        raise AuthenticationError(f"the node binding is refused: {exc}") from None
     except Exception:
         raise AuthenticationError(
             f"the node binding is not signed by the current key of {binding.institute} "

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
-from evalfed.core.errors import InvalidInputError, SignatureError
+from evalfed.core.errors import InvalidInputError, LimitError, SignatureError
+from evalfed.core.limits import MAX_SIGNATURES
 from evalfed.core.names import check_institute_id
 from evalfed.keys import PrivateKey, PublicKey
 from evalfed.keys.dsse import add_signature, verify_signatures
@@ -78,9 +79,15 @@ def unsigned_founders(envelope: Envelope) -> list[str]:
     """The founders whose signature the charter still lacks."""
     charter = _parse(envelope)
     missing = []
+    most = max(MAX_SIGNATURES, len(charter.founders))  # one signature per founder
+    if len(envelope.signatures) > most:
+        raise LimitError(
+            f"the charter carries {len(envelope.signatures)} signatures for "
+            f"{len(charter.founders)} founders, over MAX_SIGNATURES={most}"
+        )
     for founder in charter.founders:
         try:
-            verify_signatures(envelope, [PublicKey(founder.public_key)])
+            verify_signatures(envelope, [PublicKey(founder.public_key)], most)
         except SignatureError:
             missing.append(founder.institute)
     return missing

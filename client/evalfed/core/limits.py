@@ -42,3 +42,49 @@ RECORD_BURST = 60_000
 """Records a second each caller may publish, on average and at once, counted before any of
 them is checked: about what two cores verify (31,000 signatures/s), twice a pipelined
 publisher's 10,000+ records/s, and a burst of twelve full batches (MAX_PUBLISH_BATCH)."""
+
+# --- limits ---
+
+MAX_LANES_PER_ORIGIN = 256
+"""Lanes (audience and embargo logs) of one origin. Every lane is a cursor in each SyncRequest
+and a head in GetStatus: a cursor is at most 182 bytes (63-character origin, 64-hex id,
+35-character lane, a 10-byte seq, tags), so all lanes of 193 origins at the cap (every UN
+member state) take 193 * 256 * 182 = 9.0 MB, under MAX_MESSAGE_BYTES (16.8 MB)."""
+
+EMBARGO_GRANULARITY_S = 3600
+"""An embargo ends on a whole hour (UTC): one lane per audience and hour, not per instant."""
+
+MAX_STATUS_PAGE = 1000
+"""Logs in one GetStatus page (0 asks for this many). A head is at most 184 bytes, so a page
+is 184 KB for the node and as much again for each partner shown: 80 partners fit 16 MiB."""
+
+MAX_MEMBERS_PAGE = 100
+"""Members and pending requests in one ListMembers page (0 asks for this many). A pending
+request carries its envelope (at most MAX_JOIN_REQUEST_BYTES = 64 KiB), so a page stays
+under 100 * 65 KiB = 6.5 MB."""
+
+MAX_PENDING_JOIN_REQUESTS = 64
+"""Join requests handed to one node and not yet admitted, from everyone together."""
+
+MAX_PENDING_PER_INSTITUTE = 4
+"""Join requests not yet admitted that claim one institute id (a newcomer retrying, or
+replacing a lost key, needs a few; more is a flood)."""
+
+PENDING_JOIN_TTL_S = 30 * 24 * 3600
+"""A handed-in join request no member endorsed is dropped after this long, freeing its slot."""
+
+JOIN_REQUESTS_PER_HOUR = 10.0
+JOIN_REQUEST_BURST = 5
+"""SubmitJoinRequest calls an hour from one caller (address), on average and at once."""
+
+MAX_STREAMS_PER_INSTITUTE = 4
+"""Sync streams one institute may hold open at a node: its node's link, the link's next
+stream while the old one winds down, and a person or two following."""
+
+MAX_STREAMS = 12
+"""Sync streams open at a node at once; each holds an RPC worker, so this stays below the
+node's max_workers (16 by default) and 4 workers answer unary calls whatever streams do."""
+
+MAX_CONCURRENT_RPCS = 64
+"""Calls a node runs or queues at once (gRPC maximum_concurrent_rpcs); past it a call gets
+RESOURCE_EXHAUSTED at once instead of waiting behind the others."""

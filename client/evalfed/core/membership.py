@@ -399,17 +399,16 @@ class Membership:
 
 
 def _summary(state: MembershipState) -> object:
-    return (
-        sorted(
-            (
-                m.institute,
-                m.expelled_at_us,
-                tuple(
-                    (p.key.key_id, p.from_seq, p.until_seq, p.revoked, p.compromised_since_us)
-                    for p in m.keys
-                ),
-            )
-            for m in state.members.values()
-        ),
-        sorted((p.id, len(p.endorsed_by)) for p in state.pending.values()),
+    """Who may sign and call: members and their keys. Pending requests are left out: they
+    change no link's or record's standing (anyone may hand one in)."""
+    return sorted(
+        (
+            m.institute,
+            m.expelled_at_us,
+            tuple(
+                (p.key.key_id, p.from_seq, p.until_seq, p.revoked, p.compromised_since_us)
+                for p in m.keys
+            ),
+        )
+        for m in state.members.values()
     )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from evalfed.core.errors import InvalidInputError
-from evalfed.core.limits import MAX_METRICS, MAX_TEXT
+from evalfed.core.limits import EMBARGO_GRANULARITY_S, MAX_METRICS, MAX_TEXT
 from evalfed.core.membership import MEMBERSHIP_KINDS
 from evalfed.core.names import check_institute_id, check_record_id, is_hex64
 from evalfed.core.records import INDEXED_TEXT, RecordFacts, kind_of, lane_of
-from evalfed.core.timeutil import timestamp_us
+from evalfed.core.timeutil import iso_of_us, timestamp_us
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
 
 
@@ -103,6 +103,8 @@ def check_record(record: Record, federation_id: str) -> RecordFacts:
         if kind == "correction":
             model, task, sha256 = check_result(record.correction.result)
     embargo = timestamp_us(record.embargo_until) if record.HasField("embargo_until") else None
+    if embargo is not None and kind not in MEMBERSHIP_KINDS:
+        check_embargo(scope, embargo)
     return RecordFacts(
         origin,
         seq,
@@ -119,6 +121,28 @@ def check_record(record: Record, federation_id: str) -> RecordFacts:
         key_id,
         lane_of(origin, scope, institutes, embargo),
     )
+
+
+def check_embargo(scope: int, embargo_until_us: int) -> None:
+    """An embargo widens a named audience to all members when it ends, on a whole hour."""
+    if scope != Audience.SCOPE_INSTITUTES:
+        seen = "the public" if scope == Audience.SCOPE_PUBLIC else "all members"
+        raise InvalidInputError(
+            f"an embargo only applies to an audience of named institutes: this record is seen "
+            f"by {seen} at once; drop the embargo, or name the institutes that see it first"
+        )
+    if embargo_until_us % (EMBARGO_GRANULARITY_S * 1_000_000):
+        raise InvalidInputError(
+            f"the embargo ends at {iso_of_us(embargo_until_us)}, not on a whole hour (UTC): "
+            f"embargoes end on a multiple of EMBARGO_GRANULARITY_S={EMBARGO_GRANULARITY_S} s "
+            "(`evalfed publish --embargo-until` rounds up to the next hour)"
+        )
+
+
+def embargo_end_us(requested_us: int) -> int:
+    """The first whole hour (UTC) at or after `requested_us`: where an embargo may end."""
+    step = EMBARGO_GRANULARITY_S * 1_000_000
+    return -(-requested_us // step) * step
 
 
 def _check_membership_event(record: Record) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from evalfed.core.errors import SignatureError
+from evalfed.core.errors import LimitError, SignatureError
+from evalfed.core.limits import MAX_SIGNATURES
 from evalfed.keys.ed25519 import PrivateKey, PublicKey
 from evalfed.v1.envelope_pb2 import Envelope, Signature
 
@@ -36,12 +37,21 @@ def add_signature(envelope: Envelope, key: PrivateKey) -> None:
 Verifier = Callable[[bytes, bytes], bool]
 
 
-def verify_signatures(envelope: Envelope, trusted: Iterable[PublicKey]) -> set[str]:
+def verify_signatures(
+    envelope: Envelope, trusted: Iterable[PublicKey], max_signatures: int = MAX_SIGNATURES
+) -> set[str]:
     """The ids of the trusted keys that signed `envelope` (key ids in signatures are hints only).
+    An envelope with more than `max_signatures` signatures is refused (LimitError) before any
+    is tried.
 
     Each signature is tried against every trusted key, so a wrong or missing keyid cannot
     make a valid signature count twice or hide one. Raises SignatureError if none verifies.
     """
+    if len(envelope.signatures) > max_signatures:
+        raise LimitError(
+            f"the envelope carries {len(envelope.signatures)} signatures, over "
+            f"MAX_SIGNATURES={max_signatures}"
+        )
     message = pae(envelope.payload_type, envelope.payload)
     keys = list(trusted)
     signed_by = {

@@ -35,16 +35,22 @@ class SubmitJoinRequestResponse(_message.Message):
     def __init__(self, id: _Optional[str] = ..., endorsements: _Optional[int] = ...) -> None: ...
 
 class ListMembersRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListMembersResponse(_message.Message):
-    __slots__ = ("members", "pending")
+    __slots__ = ("members", "pending", "next_page_token")
     MEMBERS_FIELD_NUMBER: _ClassVar[int]
     PENDING_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     members: _containers.RepeatedCompositeFieldContainer[MemberInfo]
     pending: _containers.RepeatedCompositeFieldContainer[PendingRequest]
-    def __init__(self, members: _Optional[_Iterable[_Union[MemberInfo, _Mapping]]] = ..., pending: _Optional[_Iterable[_Union[PendingRequest, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, members: _Optional[_Iterable[_Union[MemberInfo, _Mapping]]] = ..., pending: _Optional[_Iterable[_Union[PendingRequest, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class MemberInfo(_message.Message):
     __slots__ = ("institute", "status", "name", "country", "address", "keys", "endorsed_by")
@@ -286,24 +292,30 @@ class SyncBatch(_message.Message):
     def __init__(self, envelopes: _Optional[_Iterable[bytes]] = ..., caught_up: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("institute", "federation_id", "heads", "peers", "forked_origins", "records")
+    __slots__ = ("institute", "federation_id", "heads", "peers", "forked_origins", "records", "next_page_token")
     INSTITUTE_FIELD_NUMBER: _ClassVar[int]
     FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
     HEADS_FIELD_NUMBER: _ClassVar[int]
     PEERS_FIELD_NUMBER: _ClassVar[int]
     FORKED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     institute: str
     federation_id: str
     heads: _containers.RepeatedCompositeFieldContainer[OriginHead]
     peers: _containers.RepeatedCompositeFieldContainer[PeerStatus]
     forked_origins: _containers.RepeatedScalarFieldContainer[str]
     records: int
-    def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., heads: _Optional[_Iterable[_Union[OriginHead, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., forked_origins: _Optional[_Iterable[str]] = ..., records: _Optional[int] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., heads: _Optional[_Iterable[_Union[OriginHead, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., forked_origins: _Optional[_Iterable[str]] = ..., records: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class OriginHead(_message.Message):
     __slots__ = ("origin", "seq", "id", "forked", "lane")

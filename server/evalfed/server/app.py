@@ -27,6 +27,7 @@ from evalfed.server.config import NodeConfig
 from evalfed.server.gcpolicy import settle_gc
 from evalfed.server.guard import Guard
 from evalfed.server.identity import NodeIdentity, load_identity
+from evalfed.server.join_limits import JoinRequestLimits
 from evalfed.server.lifeline import when_ended
 from evalfed.server.members import MembershipKeeper
 from evalfed.server.ratelimit import RateLimiter
@@ -36,6 +37,7 @@ from evalfed.server.storage.engine import make_engine, migrate
 from evalfed.server.storage.member_store import MemberStore
 from evalfed.server.storage.store import RecordStore
 from evalfed.server.storage.sync_store import SyncStore
+from evalfed.server.streams import StreamSlots
 from evalfed.server.sync.manager import SyncManager
 from evalfed.server.verifier import Verifier
 from evalfed.v1 import node_pb2
@@ -114,10 +116,16 @@ def build_node(config: NodeConfig) -> Node:
             f"--insecure serves plain gRPC and is for loopback only, not {config.listen}; "
             "drop --insecure (nodes speak TLS) or listen on 127.0.0.1"
         )
+    if not 0 < config.max_streams < config.max_workers:
+        raise InvalidInputError(
+            f"max_streams ({config.max_streams}) must be below max_workers "
+            f"({config.max_workers}): each open sync stream holds a worker, and unary calls "
+            "need the rest"
+        )
     membership = load_membership(config)
     engine = make_engine(config.database())
     migrate(engine)
-    store = RecordStore(engine)
+    store = RecordStore(engine, config.max_lanes_per_origin)
     identity = load_identity(config.data_dir, config.institute)
     keeper = MembershipKeeper(membership, MemberStore(store))
     keeper.refresh()
@@ -134,7 +142,16 @@ def build_node(config: NodeConfig) -> Node:
         keeper.saw,
     )
     keeper.on_change = links.reconnect_all
-    service = NodeService(config.institute, membership, store, links, keeper, identity)
+    service = NodeService(
+        config.institute,
+        membership,
+        store,
+        links,
+        keeper,
+        identity,
+        StreamSlots(config.max_streams),
+        JoinRequestLimits(keeper, config.join_requests_per_hour, config.join_request_burst),
+    )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="rpc"),
         interceptors=[
@@ -152,6 +169,7 @@ def build_node(config: NodeConfig) -> Node:
             )
         ],
         options=SERVER_OPTIONS,
+        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
     api = NodeApi(service, membership.charter.envelope, config.insecure)
     add_NodeServicer_to_server(api, server)

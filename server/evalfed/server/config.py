@@ -11,7 +11,17 @@ from typing import Any
 import tomli_w
 
 from evalfed.core.errors import InvalidInputError
-from evalfed.core.limits import RATE_BURST, RATE_PER_CALLER, RECORD_BURST, RECORD_RATE_PER_CALLER
+from evalfed.core.limits import (
+    JOIN_REQUEST_BURST,
+    JOIN_REQUESTS_PER_HOUR,
+    MAX_CONCURRENT_RPCS,
+    MAX_LANES_PER_ORIGIN,
+    MAX_STREAMS,
+    RATE_BURST,
+    RATE_PER_CALLER,
+    RECORD_BURST,
+    RECORD_RATE_PER_CALLER,
+)
 
 CONFIG_FILE = "node.toml"
 CHARTER_FILE = "federation.json"
@@ -33,6 +43,11 @@ class NodeConfig:
     rate_burst: int = RATE_BURST
     record_rate_per_caller: float = RECORD_RATE_PER_CALLER
     record_burst: int = RECORD_BURST
+    max_streams: int = MAX_STREAMS
+    max_concurrent_rpcs: int = MAX_CONCURRENT_RPCS
+    max_lanes_per_origin: int = MAX_LANES_PER_ORIGIN
+    join_requests_per_hour: float = JOIN_REQUESTS_PER_HOUR
+    join_request_burst: int = JOIN_REQUEST_BURST
 
     @property
     def charter_path(self) -> Path:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from evalfed.core.membership import MembershipState
+from evalfed.core.limits import MAX_MEMBERS_PAGE
+from evalfed.core.membership import MembershipState, Pending
 from evalfed.core.timeutil import timestamp_of_us
+from evalfed.server.pages import page_after
 from evalfed.v1 import node_pb2 as pb
 
 
-def members_response(state: MembershipState) -> pb.ListMembersResponse:
-    response = pb.ListMembersResponse()
-    for institute in sorted(state.members):
+def members_response(
+    state: MembershipState, page_size: int = 0, page_token: str = ""
+) -> pb.ListMembersResponse:
+    """One page of members, then pending requests (MAX_MEMBERS_PAGE at most)."""
+    pending_by_key: dict[tuple[str, ...], Pending] = {
+        ("1", p.request.institute, p.id): p for p in state.pending.values()
+    }
+    keys: list[tuple[str, ...]] = [("0", institute) for institute in sorted(state.members)]
+    keys += sorted(pending_by_key)
+    page, token = page_after(keys, page_size, page_token, MAX_MEMBERS_PAGE, "MAX_MEMBERS_PAGE")
+    response = pb.ListMembersResponse(next_page_token=token)
+    shown = keys[page]
+    for institute in (k[1] for k in shown if k[0] == "0"):
         member = state.members[institute]
         status = "expelled" if member.expelled else member.status
         if not member.expelled and member.keys and all(p.revoked for p in member.keys):
@@ -31,7 +43,7 @@ def members_response(state: MembershipState) -> pb.ListMembersResponse:
             )
             if period.compromised_since_us is not None:
                 key.compromised_since.CopyFrom(timestamp_of_us(period.compromised_since_us))
-    for pending in sorted(state.pending.values(), key=lambda p: (p.request.institute, p.id)):
+    for pending in (pending_by_key[k] for k in shown if k[0] == "1"):
         response.pending.add(
             id=pending.id,
             institute=pending.request.institute,

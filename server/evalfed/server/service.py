@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Row
 
@@ -23,14 +24,18 @@ from evalfed.core.limits import (
     MAX_FIND_DIGESTS,
     MAX_PAGE_SIZE,
     MAX_PUBLISH_BATCH,
+    MAX_STATUS_PAGE,
 )
 from evalfed.core.membership import MEMBERSHIP_KINDS, Membership, MembershipState
 from evalfed.core.names import check_digest, check_institute_id, check_record_id
 from evalfed.core.records import LogKey, check_lane
 from evalfed.core.timeutil import timestamp_of_us
 from evalfed.server.identity import NodeIdentity
+from evalfed.server.join_limits import JoinRequestLimits
 from evalfed.server.members import MembershipKeeper
+from evalfed.server.pages import page_after
 from evalfed.server.storage.store import Appended, Head, QueryFilter, RecordStore, Viewer
+from evalfed.server.streams import StreamSlots
 from evalfed.server.sync.manager import SyncManager
 from evalfed.server.sync.puller import LinkStats
 from evalfed.server.sync.sender import sync_stream
@@ -40,6 +45,17 @@ from evalfed.v1.node_pb2 import StoredRecord, SyncBatch, SyncRequest
 QUERY_KINDS = ("", "result", "correction", "retraction", *MEMBERSHIP_KINDS)
 MAX_JOIN_REQUEST_BYTES = 64 << 10
 MAX_PEER_ADDRESS = 256
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    """One page of a node's status: heads of a range of logs, here and at each partner."""
+
+    heads: list[Head]
+    links: dict[str, LinkStats]
+    peer_heads: dict[str, dict[LogKey, int]]
+    forked_origins: list[str]
+    next_page_token: str
 
 
 class NodeService:
@@ -53,6 +69,8 @@ class NodeService:
         links: SyncManager,
         keeper: MembershipKeeper,
         identity: NodeIdentity,
+        streams: StreamSlots | None = None,
+        join_requests: JoinRequestLimits | None = None,
     ) -> None:
         self.institute = institute
         self.membership = membership
@@ -62,20 +80,25 @@ class NodeService:
         self.keeper = keeper
         self.identity = identity
         self.verifier = links.verifier
+        self.streams = streams or StreamSlots()
+        self.join_requests = join_requests or JoinRequestLimits(keeper)
 
     def sync(
         self, request: SyncRequest, viewer: Viewer, active: Callable[[], bool]
     ) -> Iterator[SyncBatch]:
         """What the calling member lacks and may see; then, with follow, each new record."""
-        _require_member(viewer)
+        institute = _require_member(viewer)
         cursors: dict[LogKey, tuple[int, str]] = {}
         for cursor in request.have:
             key = (check_institute_id(cursor.origin), check_lane(cursor.lane))
             if cursor.seq >= cursors.get(key, (0, ""))[0]:
                 cursors[key] = (cursor.seq, cursor.id)
-        return sync_stream(
+        held = set(self.store.logs())  # a cursor of a log not held here costs no lookup
+        cursors = {key: cursor for key, cursor in cursors.items() if key in held}
+        stream = sync_stream(
             self.sync_store, viewer, cursors, request.follow, request.embargo_through_us, active
         )
+        return self.streams.held(institute, stream)
 
     def update_peers(self, add: Sequence[str], remove: Sequence[str], viewer: Viewer) -> list[str]:
         if _require_member(viewer) != self.institute:
@@ -114,18 +137,23 @@ class NodeService:
         self.keeper.saw(verified)
         return appended
 
-    def submit_join_request(self, envelope: Envelope) -> tuple[str, int]:
-        """Keeps a newcomer's self-signed request as pending; returns its id and endorsements."""
+    def submit_join_request(self, envelope: Envelope, caller: str) -> tuple[str, int]:
+        """Keeps a newcomer's self-signed request as pending; returns its id and endorsements.
+        `caller` (an institute, or an address) is held to JOIN_REQUESTS_PER_HOUR, before any
+        signature is checked; the requests kept are bounded in all and per institute."""
         if envelope.ByteSize() > MAX_JOIN_REQUEST_BYTES:
             raise LimitError(
                 f"a join request is at most MAX_JOIN_REQUEST_BYTES={MAX_JOIN_REQUEST_BYTES}"
             )
+        self.join_requests.take(caller)
         request = verify_join_request(envelope, self.membership.federation_id)
         if self.membership.is_member(request.institute):
             raise ConflictError(f"{request.institute} is already a member")
         request_id = join_request_id(envelope)
-        self.keeper.store.add_join_request(request_id, request.institute, envelope)
-        self.keeper.refresh()
+        if request_id not in self.membership.state.pending:
+            self.join_requests.check_room(request.institute)
+            self.keeper.store.add_join_request(request_id, request.institute, envelope)
+            self.keeper.refresh()
         pending = self.membership.state.pending.get(request_id)
         return request_id, len(pending.endorsed_by) if pending else 0
 
@@ -162,6 +190,25 @@ class NodeService:
         if self._is_operator(viewer):
             return self.store.heads()
         return self.store.visible_heads(viewer)
+
+    def status_page(self, viewer: Viewer, page_size: int, page_token: str) -> StatusPage:
+        """One page of logs (MAX_STATUS_PAGE at most): their heads here and at each partner
+        (partners for this node's institute only)."""
+        heads = {(h.origin, h.lane): h for h in self.heads(viewer)}
+        links = self.link_stats(viewer)
+        keys = sorted(set(heads).union(*(stats.heads for stats in links.values())))
+        page, token = page_after(keys, page_size, page_token, MAX_STATUS_PAGE, "MAX_STATUS_PAGE")
+        shown = keys[page]
+        return StatusPage(
+            heads=[heads[key] for key in shown if key in heads],
+            links=links,
+            peer_heads={
+                address: {key: stats.heads[key] for key in shown if key in stats.heads}
+                for address, stats in links.items()
+            },
+            forked_origins=sorted({h.origin for h in heads.values() if h.forked}),
+            next_page_token=token,
+        )
 
     def record_count(self, viewer: Viewer) -> int:
         return self.store.count() if self._is_operator(viewer) else self.store.visible_count(viewer)

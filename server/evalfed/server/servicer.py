@@ -80,7 +80,8 @@ class NodeApi(NodeServicer):
     def SubmitJoinRequest(
         self, request: pb.SubmitJoinRequestRequest, context: grpc.ServicerContext
     ) -> pb.SubmitJoinRequestResponse:
-        request_id, endorsements = self.service.submit_join_request(request.request)
+        caller = current_viewer().institute or "address " + context.peer().rsplit(":", 1)[0]
+        request_id, endorsements = self.service.submit_join_request(request.request, caller)
         return pb.SubmitJoinRequestResponse(id=request_id, endorsements=endorsements)
 
     def UpdateBinding(
@@ -92,7 +93,7 @@ class NodeApi(NodeServicer):
     def ListMembers(
         self, request: pb.ListMembersRequest, context: grpc.ServicerContext
     ) -> pb.ListMembersResponse:
-        return members_response(self.service.members())
+        return members_response(self.service.members(), request.page_size, request.page_token)
 
     def Sync(
         self, request: pb.SyncRequest, context: grpc.ServicerContext
@@ -109,12 +110,13 @@ class NodeApi(NodeServicer):
         self, request: pb.GetStatusRequest, context: grpc.ServicerContext
     ) -> pb.GetStatusResponse:
         viewer = current_viewer()
+        page = self.service.status_page(viewer, request.page_size, request.page_token)
         heads = [
             pb.OriginHead(origin=h.origin, seq=h.seq, id=h.id, forked=h.forked, lane=h.lane)
-            for h in self.service.heads(viewer)
+            for h in page.heads
         ]
         peers = []
-        for address, stats in self.service.link_stats(viewer).items():
+        for address, stats in page.links.items():
             peer = pb.PeerStatus(
                 address=address,
                 institute=stats.institute,
@@ -125,7 +127,7 @@ class NodeApi(NodeServicer):
                 last_error=stats.last_error,
                 heads=[
                     pb.OriginHead(origin=o, lane=lane, seq=s)
-                    for (o, lane), s in sorted(stats.heads.items())
+                    for (o, lane), s in sorted(page.peer_heads[address].items())
                 ],
             )
             if stats.last_contact_us:
@@ -136,6 +138,7 @@ class NodeApi(NodeServicer):
             federation_id=self.service.membership.federation_id,
             heads=heads,
             peers=peers,
-            forked_origins=sorted({h.origin for h in heads if h.forked}),
+            forked_origins=page.forked_origins,
             records=self.service.record_count(viewer),
+            next_page_token=page.next_page_token,
         )

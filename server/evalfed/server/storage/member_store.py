@@ -49,6 +49,20 @@ class MemberStore:
                     )
                 )
 
+    def handed_in(self) -> list[tuple[str, str, int]]:
+        """Join requests handed to this node: (id, institute claimed, received at µs)."""
+        query = select(
+            join_requests.c.id, join_requests.c.institute, join_requests.c.received_at_us
+        )
+        with self.engine.connect() as conn:
+            return [(r.id, r.institute, r.received_at_us) for r in conn.execute(query)]
+
+    def drop_join_requests(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        with self.store.write_lock, self.engine.begin() as conn:
+            conn.execute(join_requests.delete().where(join_requests.c.id.in_(ids)))
+
     def void_signed_since(self, origin: str, key_id: str, since_us: int, reason: str) -> int:
         """Marks `origin`'s records signed by `key_id` at or after `since_us` as void."""
         return self._void(

@@ -25,8 +25,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from evalfed.core.chain import check_issued_after, seq_spans
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ConflictError
+from evalfed.core.limits import MAX_LANES_PER_ORIGIN
 from evalfed.core.records import INSTITUTES, MEMBERS_LANE, PUBLIC, LogKey, RecordFacts
 from evalfed.core.timeutil import now_us
+from evalfed.server.storage.lanes import check_lanes
 from evalfed.server.storage.schema import HAS_TARGET, logs, records
 from evalfed.server.storage.stats import TableStats
 
@@ -235,11 +237,31 @@ def _stored_in_spans(spans: int) -> Select[Any]:
     )
 
 
+SPANS_PER_LOOKUP = 100
+"""Lanes looked up in one statement: SQLite refuses an OR of about a thousand terms
+("Expression tree is too large")."""
+
+
+def _stored_in(
+    conn: Connection, origin: str, spans: list[tuple[LogKey, tuple[int, int]]]
+) -> dict[str, int]:
+    """Ids and seqs of `origin`'s stored records in these seq spans of its lanes."""
+    stored: dict[str, int] = {}
+    for start in range(0, len(spans), SPANS_PER_LOOKUP):
+        chunk = spans[start : start + SPANS_PER_LOOKUP]
+        params: dict[str, Any] = {"log_origin": origin}
+        for i, ((_, lane), (low, high)) in enumerate(chunk):
+            params.update({f"lane_{i}": lane, f"low_{i}": low, f"high_{i}": high})
+        stored.update((r.id, r.seq) for r in conn.execute(_stored_in_spans(len(chunk)), params))
+    return stored
+
+
 class RecordStore:
     """Reads and writes records and log heads through one SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, lane_cap: int = MAX_LANES_PER_ORIGIN) -> None:
         self.engine = engine
+        self.lane_cap = lane_cap
         self.write_lock = threading.Lock()
         self.stats = TableStats(engine)
         self._appended = threading.Condition()
@@ -335,6 +357,7 @@ class RecordStore:
         received = now_us()
         with self.write_lock, self.engine.begin() as conn:
             spans = seq_spans(batch)
+            check_lanes(conn, batch, self.lane_cap)
             old_heads = {key: head_of(conn, key, for_update=True) for key in spans}
             heads = {
                 key: (old.seq, old.id, _issued_at(conn, old) if key[1] != MEMBERS_LANE else 0)
@@ -343,10 +366,7 @@ class RecordStore:
             # A record's id hashes its payload, origin, lane and seq included, so a stored one
             # is found at its own (origin, lane, seq): neighbouring entries of the log's index,
             # where looking ids up would read a random page of the id index for each.
-            params: dict[str, Any] = {"log_origin": origin}
-            for i, ((_, lane), (low, high)) in enumerate(spans.items()):
-                params.update({f"lane_{i}": lane, f"low_{i}": low, f"high_{i}": high})
-            stored = {r.id: r.seq for r in conn.execute(_stored_in_spans(len(spans)), params)}
+            stored = _stored_in(conn, origin, list(spans.items()))
             digests = stored_results(conn, origin, [v.body_digest for v in batch])
             results: list[Appended] = []
             rows: list[NewRow] = []

@@ -16,6 +16,7 @@ from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ChainError
 from evalfed.core.records import INSTITUTES, LogKey
 from evalfed.core.timeutil import now_us
+from evalfed.server.storage.lanes import within_lane_cap
 from evalfed.server.storage.schema import logs, peers, records
 from evalfed.server.storage.store import (
     IN_LOG,
@@ -236,6 +237,8 @@ class SyncStore:
         rows: list[NewRow] = []
         own = self.own_institute
         with self.store.write_lock, self.engine.begin() as conn:
+            batch, over_cap = within_lane_cap(conn, batch, self.store.lane_cap)
+            result.rejected += over_cap
             spans = seq_spans(batch, before=1)
             held = _held_in(conn, spans)
             heads = {key: head_of(conn, key, for_update=True) for key in spans}

@@ -30,6 +30,8 @@ class SyncManager:
         self.verifier = verifier
         self._links: dict[str, PeerLink] = {}
         self._lock = threading.Lock()
+        self.reconnects = 0
+        """How often every link was told to reconnect (a membership change)."""
 
     def start(self) -> None:
         self.refresh()
@@ -56,6 +58,7 @@ class SyncManager:
     def reconnect_all(self) -> None:
         """Every link asks its partner again (records refused before may now be accepted)."""
         with self._lock:
+            self.reconnects += 1
             for link in self._links.values():
                 link.reconnect()
 
