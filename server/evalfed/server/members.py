@@ -40,7 +40,23 @@ class MembershipKeeper:
                     member.expelled_at_us,
                     f"{member.institute} was expelled from {iso_of_us(member.expelled_at_us)}",
                 )
+            if member.expelled_heads is not None:
+                self.store.void_past_heads(
+                    member.institute,
+                    None,
+                    member.expelled_heads,
+                    f"{member.institute} was expelled; past the lane heads its expulsion "
+                    "votes name",
+                )
             for period in member.keys:
+                if period.until_heads is not None:
+                    self.store.void_past_heads(
+                        member.institute,
+                        period.key.key_id,
+                        period.until_heads,
+                        f"signed by key {period.key.key_id[:16]} past the lane heads named when "
+                        "it was rotated out or revoked",
+                    )
                 if period.compromised_since_us is None:
                     continue
                 count = self.store.void_signed_since(
