@@ -7,7 +7,15 @@ import argparse
 from pathlib import Path
 
 from evalfed.client import membership_events, render
-from evalfed.client.cli_common import connect, err, node_args, out, read_charter, show
+from evalfed.client.cli_common import (
+    connect,
+    err,
+    federation_arg,
+    node_args,
+    out,
+    read_charter,
+    show,
+)
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import publish_records
 from evalfed.client.transport import connect_node
@@ -226,6 +234,7 @@ def add_commands(
     p.set_defaults(handler=cmd_endorse)
     p = sub.add_parser("list", help="members, keys, and pending requests")
     node_args(p, key_required=False)
+    federation_arg(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_list)
     p = sub.add_parser("expel", help="vote to expel a member (a threshold of members expels)")

@@ -24,6 +24,7 @@ from evalfed.core.codec import envelope_from_json
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.membership import Membership
 from evalfed.server.config import NodeConfig
+from evalfed.server.datadir import tighten_at_start
 from evalfed.server.gcpolicy import settle_gc
 from evalfed.server.guard import Guard
 from evalfed.server.identity import NodeIdentity, load_identity
@@ -113,6 +114,7 @@ def build_node(config: NodeConfig) -> Node:
             f"--insecure serves plain gRPC and is for loopback only, not {config.listen}; "
             "drop --insecure (nodes speak TLS) or listen on 127.0.0.1"
         )
+    tighten_at_start(config.data_dir)
     membership = load_membership(config)
     engine = make_engine(config.database())
     migrate(engine)
