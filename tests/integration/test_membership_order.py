@@ -12,7 +12,7 @@ from evalfed.client import membership_events as events
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.binding import sign_binding
-from evalfed.core.errors import PermissionDeniedError
+from evalfed.core.errors import ConflictError, PermissionDeniedError
 from evalfed.core.records import audience_from_text, record_id
 from evalfed.core.timeutil import now_us
 from evalfed.keys import PrivateKey, generate_key_files, load_private_key
@@ -180,3 +180,19 @@ def test_ended_keys_and_expelled_members_cannot_backdate_into_fresh_lanes(
     with NodeClient(fresh.address, federation.keys["uk-aisi"]) as client:
         rows = {r.id: r for r in client.query(QueryRequest())}
     assert all(rows[i].void_reason == "" for i in [*honest, record_id(ca_record.payload)])
+
+
+def test_a_rotation_naming_stale_heads_is_refused(make_node, federation: Federation) -> None:
+    """Publishing between reading the heads and rotating would leave a record past the heads
+    the rotation names: void here, and a break in its lane on every other node."""
+    us = make_node("us-aisi")
+    old, new = federation.keys["us-aisi"], PrivateKey.generate()
+    fed_id = federation.charter.federation_id
+    with NodeClient(us.address, old) as client:
+        publish_records(client, [new_result_record(result(), PUBLIC)])
+        stale = events.rotation(fed_id, "us-aisi", old.key_id, new, {"public": 0})
+        with pytest.raises(ConflictError, match="names seq 0 as the last of lane public"):
+            publish_records(client, [stale])
+        current = events.rotation(fed_id, "us-aisi", old.key_id, new, {"public": 1})
+        publish_records(client, [current])
+    assert len(us.service.membership.state.members["us-aisi"].keys) == 2

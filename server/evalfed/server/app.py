@@ -120,7 +120,7 @@ def build_node(config: NodeConfig) -> Node:
     migrate(engine)
     store = RecordStore(engine)
     identity = load_identity(config.data_dir, config.institute)
-    keeper = MembershipKeeper(membership, MemberStore(store))
+    keeper = MembershipKeeper(membership, MemberStore(store), config.institute)
     keeper.refresh()
     if not membership.is_member(config.institute):
         log.warning(
