@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,8 @@ class HostileNode(CraftedPartner):
     def __init__(
         self,
         federation: Federation,
-        pending: list[pb.PendingRequest] = (),
-        stored: list[pb.StoredRecord] = (),
+        pending: Sequence[pb.PendingRequest] = (),
+        stored: Sequence[pb.StoredRecord] = (),
     ) -> None:
         super().__init__(federation, "us-aisi", [])
         self.pending, self.stored = list(pending), list(stored)
