@@ -21,7 +21,16 @@ from rich.progress import (
 )
 
 from evalfed.client import cli_members, render
-from evalfed.client.cli_common import Handler, connect, err, node_args, out, read_charter, show
+from evalfed.client.cli_common import (
+    Handler,
+    connect,
+    err,
+    federation_arg,
+    node_args,
+    out,
+    read_charter,
+    show,
+)
 from evalfed.client.compare import compare_rows, header_of, signature_checks
 from evalfed.client.export_eee import FORMAT_NAME, to_every_eval_ever
 from evalfed.client.importers import Imported, load_results
@@ -37,11 +46,12 @@ from evalfed.core.charter import (
 )
 from evalfed.core.codec import bundle_from_json, envelope_from_json, to_dict, to_json
 from evalfed.core.errors import EvalfedError, InvalidInputError, LimitError
-from evalfed.core.records import audience_from_text, parse_record, result_of
+from evalfed.core.names import is_hex64
+from evalfed.core.records import audience_from_text, parse_record, record_id, result_of
 from evalfed.core.timeutil import iso_of_us, now_us, parse_iso_us
 from evalfed.core.validate import check_embargo, embargo_end_us
 from evalfed.keys import generate_key_files, load_private_key, load_public_key
-from evalfed.v1.node_pb2 import QueryRequest
+from evalfed.v1.node_pb2 import QueryRequest, StoredRecord
 from evalfed.v1.record_pb2 import Audience
 
 # -- keys and federation ---------------------------------------------------------------------
@@ -264,6 +274,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     with connect(args) as client:
         records = list(client.query(request))
         membership = client.membership
+    names = {stored.id: f"{file_id(stored)}.json" for stored in records}
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -278,12 +289,23 @@ def cmd_export(args: argparse.Namespace) -> int:
             err.print(f"skipped {stored.id}: {why}", markup=False)
             continue
         header = header_of(stored, signature_checks(stored, membership))
-        path = folder / f"{stored.id}.json"
+        path = folder / names[stored.id]
         path.write_text(json.dumps(to_every_eval_ever(result, header), indent=2) + "\n")
         out.print(str(path), markup=False)
         written += 1
     err.print(f"wrote {written} file(s) to {folder}, skipped {skipped}", markup=False)
     return 0
+
+
+def file_id(stored: StoredRecord) -> str:
+    """The record's id, for naming its file: the node's word for it is taken only when it is
+    64 lowercase hex and the SHA-256 of the payload (else it could name a path elsewhere)."""
+    if not is_hex64(stored.id) or stored.id != record_id(stored.envelope.payload):
+        raise InvalidInputError(
+            f"the node sent a record under id {stored.id[:80]!r}, which is not the SHA-256 of "
+            "its payload; not writing it (the node may be hostile)"
+        )
+    return stored.id
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -424,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("compare", help="one model's or task's results, institute by institute")
     node_args(p)
+    federation_arg(p)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model")
     which.add_argument("--task")
@@ -433,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("export", help="write records in another schema")
     p.add_argument("--format", required=True, choices=[FORMAT_NAME])
     node_args(p)
+    federation_arg(p)
     p.add_argument("--model")
     p.add_argument("--task")
     p.add_argument("--out", required=True, help="folder to write one JSON file per record to")
@@ -440,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("query", help="find records")
     node_args(p, key_required=False)
+    federation_arg(p)
     p.add_argument("--model")
     p.add_argument("--task")
     p.add_argument("--institute", help="only this origin's records")
@@ -451,11 +476,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("get", help="show one record, or write its bundle")
     p.add_argument("id")
     node_args(p, key_required=False)
+    federation_arg(p)
     p.add_argument("--bundle", metavar="OUT", help="write a self-contained bundle to OUT")
     p.set_defaults(handler=cmd_get)
 
     p = commands.add_parser("status", help="a node's partners, heads, lag and forks")
     node_args(p)
+    federation_arg(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
 

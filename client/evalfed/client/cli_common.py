@@ -13,8 +13,10 @@ from google.protobuf.message import Message
 from rich.console import Console
 
 from evalfed.client.node_client import NodeClient
-from evalfed.core.codec import to_dict
+from evalfed.core.charter import verify_charter
+from evalfed.core.codec import envelope_from_json, to_dict
 from evalfed.core.errors import InvalidInputError
+from evalfed.core.membership import Membership
 from evalfed.keys import load_private_key
 
 out = Console(highlight=False, soft_wrap=True)
@@ -40,7 +42,17 @@ def connect(args: argparse.Namespace, need_key: bool = True) -> NodeClient:
             "this needs your institute's key: pass --key KEYFILE or set EVALFED_KEY"
         )
     key = load_private_key(key_path) if key_path else None
-    return NodeClient(node_address(args), key)
+    return NodeClient(node_address(args), key, federation=pinned_federation(args))
+
+
+def pinned_federation(args: argparse.Namespace) -> Membership | None:
+    """The federation --federation FILE (or EVALFED_FEDERATION) names, which the node must
+    serve; None when neither is given (the node's own charter is then taken)."""
+    path = getattr(args, "federation", None) or os.environ.get("EVALFED_FEDERATION", "")
+    if not path:
+        return None
+    charter = envelope_from_json(read_charter(str(path)), "the federation charter")
+    return Membership(verify_charter(charter))
 
 
 def read_charter(path: str) -> str:
@@ -56,6 +68,15 @@ def node_args(parser: argparse.ArgumentParser, key_required: bool = True) -> Non
         "--key",
         help="your institute's private key file (or EVALFED_KEY)"
         + ("" if key_required else "; without it only public records are shown"),
+    )
+
+
+def federation_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--federation",
+        metavar="FILE",
+        help="the charter the node must serve (or EVALFED_FEDERATION); without it the node's "
+        "own charter is taken on trust",
     )
 
 

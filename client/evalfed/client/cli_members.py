@@ -7,7 +7,15 @@ import argparse
 from pathlib import Path
 
 from evalfed.client import membership_events, render
-from evalfed.client.cli_common import connect, err, node_args, out, read_charter, show
+from evalfed.client.cli_common import (
+    connect,
+    err,
+    federation_arg,
+    node_args,
+    out,
+    read_charter,
+    show,
+)
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import publish_records
 from evalfed.client.transport import connect_node
@@ -18,7 +26,7 @@ from evalfed.core.errors import InvalidInputError
 from evalfed.core.joins import join_request_id, sign_join_request, verify_join_request
 from evalfed.core.names import check_institute_id
 from evalfed.core.timeutil import now_us, parse_iso_us, timestamp_of_us
-from evalfed.keys import PrivateKey, generate_key_files, load_private_key
+from evalfed.keys import PrivateKey, PublicKey, generate_key_files, load_private_key
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.federation_pb2 import JoinRequest, NodeBinding
 from evalfed.v1.record_pb2 import Record
@@ -89,7 +97,18 @@ def cmd_endorse(args: argparse.Namespace) -> int:
                     f"pending at {client.address} (`evalfed members list` shows them)"
                 )
             envelope = pending[args.request]
+            if join_request_id(envelope) != args.request:
+                raise InvalidInputError(
+                    f"{client.address} lists under {args.request[:16]} a join request whose id "
+                    f"is {join_request_id(envelope)[:16]}; not endorsing it (the node may be "
+                    "hostile: get the request file from the newcomer)"
+                )
         request = verify_join_request(envelope, client.federation_id)
+        out.print(
+            f"endorsing join request {join_request_id(envelope)}: {request.institute} "
+            f"({request.name}, {request.country}) at {request.address}, "
+            f"key {PublicKey(request.public_key).key_id}"
+        )
         outcome = publish_records(client, [membership_events.endorsement(envelope)])[0]
         members = client.members()
     out.print(f"endorsed {request.institute}: record {outcome.id}")
@@ -113,11 +132,17 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def lane_heads(client: NodeClient, origin: str) -> dict[str, int]:
+    """`origin`'s lane heads as the node holds them: what a rotation, revocation or expulsion
+    vote names as the last records the ending key (or expelled member) signed."""
+    return {h.lane: h.seq for h in client.status().heads if h.origin == origin}
+
+
 def cmd_expel(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        outcome = publish_records(
-            client, [membership_events.expulsion(args.institute, args.reason)]
-        )[0]
+        heads = lane_heads(client, check_institute_id(args.institute))
+        body = membership_events.expulsion(args.institute, args.reason, heads)
+        outcome = publish_records(client, [body])[0]
     out.print(f"voted to expel {args.institute}: record {outcome.id}")
     return 0
 
@@ -128,7 +153,10 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         old = client.key
         assert old is not None
         new = _new_key(args, client.institute, old)
-        body = membership_events.rotation(client.federation_id, client.institute, old.key_id, new)
+        heads = lane_heads(client, client.institute)
+        body = membership_events.rotation(
+            client.federation_id, client.institute, old.key_id, new, heads
+        )
         outcome = publish_records(client, [body])[0]
         out.print(
             f"rotated {client.institute}'s key {old.key_id[:16]} -> {new.key_id[:16]}: "
@@ -170,7 +198,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     with connect(args) as client:
         assert client.key is not None
         key_id = args.key_id or client.key.key_id
-        body: Record = membership_events.revocation(key_id, args.reason, since)
+        heads = lane_heads(client, client.institute)
+        body: Record = membership_events.revocation(key_id, args.reason, since, heads)
         outcome = publish_records(client, [body])[0]
         out.print(f"revoked key {key_id[:16]} of {client.institute}: record {outcome.id}")
         if key_id != client.key.key_id:
@@ -205,6 +234,7 @@ def add_commands(
     p.set_defaults(handler=cmd_endorse)
     p = sub.add_parser("list", help="members, keys, and pending requests")
     node_args(p, key_required=False)
+    federation_arg(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_list)
     p = sub.add_parser("expel", help="vote to expel a member (a threshold of members expels)")

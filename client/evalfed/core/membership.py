@@ -7,13 +7,20 @@ newcomer's own records apply once others' endorsements have admitted it). Admiss
 distinct member institutes, never keys, and a request's endorsements by non-members count for
 nothing (TUF's two threshold lessons).
 
-Key validity is by position in the origin's members lane, where membership events are: a
-rotation at seq r ends the old key after r; a revocation at seq r ends it likewise (and, with
-`compromised_since`, also rejects what it signed from that time on); an expulsion rejects what
-the member signed from the time the threshold of votes was reached. A record in another lane
-(a public or restricted audience) has no position in the members lane, so there the ends are
-by time: a key is valid from the issue time of the rotation that named it until that of the
-rotation or revocation that ended it.
+Key validity is by position. In the origin's members lane, where membership events are, a
+rotation at seq r ends the old key after r; a revocation at seq r ends it likewise. In every
+other lane the rotation or revocation names, per lane, the last seq the old key signed
+(`signed_up_to`): the old key signs nothing past it, the new key nothing up to it, whatever
+issue time either writes. With `compromised_since`, what the key signed from that time on is
+rejected too. An expulsion rejects what the member signed from the time a threshold of distinct
+members had all voted, and, when the votes name its lane heads, anything past the highest seq
+they name in a lane. Rotations and revocations made before `signed_up_to` existed end the key
+outside the members lane by their issue time, as they always did.
+
+Derivation runs to a fixed point: a membership record that the final state no longer admits
+(signed by a key in its compromise window, by a member after its expulsion, by a member whose
+admission fell away) is left out and the state derived again without it, until every record
+applied is one the state admits. A record left out stays out.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from evalfed.keys import PublicKey
 from evalfed.keys.dsse import verify_signatures
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.federation_pb2 import JoinRequest
-from evalfed.v1.record_pb2 import Record
+from evalfed.v1.record_pb2 import Expulsion, KeyRevocation, KeyRotation, Record
 
 MEMBERSHIP_KINDS = ("endorsement", "rotation", "revocation", "expulsion")
 
@@ -47,15 +54,31 @@ class KeyPeriod:
     compromised_since_us: int | None = None
     from_us: int | None = None
     until_us: int | None = None
-    """The same period by issue time, for records outside the members lane."""
+    """The same period by issue time, outside the members lane, where the rotation or
+    revocation names no lane heads (records made before `signed_up_to`)."""
+    from_heads: dict[str, int] | None = None
+    until_heads: dict[str, int] | None = None
+    """Outside the members lane: the key signs past `from_heads` and up to `until_heads`."""
+
+    def early(self, seq: int, issued_at_us: int, lane: str) -> bool:
+        """Whether a record at `seq` of `lane`, issued at `issued_at_us`, precedes the key."""
+        if lane == MEMBERS_LANE:
+            return seq < self.from_seq
+        if self.from_heads is not None:
+            return seq <= self.from_heads.get(lane, 0)
+        return self.from_us is not None and issued_at_us < self.from_us
+
+    def late(self, seq: int, issued_at_us: int, lane: str) -> bool:
+        """Whether a record at `seq` of `lane`, issued at `issued_at_us`, follows the key's end."""
+        if lane == MEMBERS_LANE:
+            return self.until_seq is not None and seq > self.until_seq
+        if self.until_heads is not None:
+            return seq > self.until_heads.get(lane, 0)
+        return self.until_us is not None and issued_at_us >= self.until_us
 
     def ended(self, seq: int, issued_at_us: int, lane: str) -> bool:
         """Whether a record at `seq` of `lane`, issued at `issued_at_us`, is outside it."""
-        if lane == MEMBERS_LANE:
-            return seq < self.from_seq or (self.until_seq is not None and seq > self.until_seq)
-        return (self.from_us is not None and issued_at_us < self.from_us) or (
-            self.until_us is not None and issued_at_us >= self.until_us
-        )
+        return self.early(seq, issued_at_us, lane) or self.late(seq, issued_at_us, lane)
 
 
 @dataclass
@@ -69,6 +92,10 @@ class Member:
     endorsed_by: set[str] = field(default_factory=set)
     expelled_by: set[str] = field(default_factory=set)
     expelled_at_us: int | None = None
+    votes_at_us: dict[str, int] = field(default_factory=dict)
+    """Each voter's earliest expulsion vote, by issue time."""
+    expelled_heads: dict[str, int] | None = None
+    """Per lane, the highest seq any expulsion vote names; None when no vote names heads."""
 
     @property
     def expelled(self) -> bool:
@@ -123,9 +150,18 @@ class MembershipState:
         return f"{institute} is not a member of this federation"
 
     def signing_key(
-        self, origin: str, key_id: str, seq: int, issued_at_us: int, lane: str = MEMBERS_LANE
+        self,
+        origin: str,
+        key_id: str,
+        seq: int,
+        issued_at_us: int,
+        lane: str = MEMBERS_LANE,
+        *,
+        compromise_applies: bool = True,
     ) -> PublicKey:
-        """The key that may sign `origin`'s record at `seq` of `lane`, issued at `issued_at_us`."""
+        """The key that may sign `origin`'s record at `seq` of `lane`, issued at `issued_at_us`.
+        `compromise_applies=False` leaves out the compromise window (for the origin's own key
+        rotations and revocations, which its members lane orders by position)."""
         member = self.members.get(origin)
         if member is None or (
             member.expelled_at_us is not None and issued_at_us >= member.expelled_at_us
@@ -133,6 +169,13 @@ class MembershipState:
             raise UnknownSignerError(
                 f"{self.not_member_reason(origin)}, so its records are not accepted"
             )
+        if member.expelled and member.expelled_heads is not None:
+            last = member.expelled_heads.get(lane, 0)
+            if seq > last:
+                raise UnknownSignerError(
+                    f"{origin} was expelled, and its expulsion votes name seq {last} as the "
+                    f"last of its records in lane {lane or '(members)'}; record {seq} is void"
+                )
         period = member.period(key_id)
         if period is None:
             raise UnknownSignerError(
@@ -140,10 +183,11 @@ class MembershipState:
             )
         if period.ended(seq, issued_at_us, lane):
             raise UnknownSignerError(_outside_period(period, origin, seq, issued_at_us, lane))
-        if period.compromised_since_us is not None and issued_at_us >= period.compromised_since_us:
+        since = period.compromised_since_us
+        if compromise_applies and since is not None and issued_at_us >= since:
             raise UnknownSignerError(
                 f"key {key_id[:16]} of {origin} is compromised since "
-                f"{iso_of_us(period.compromised_since_us)}; records it signed since then are void"
+                f"{iso_of_us(since)}; records it signed since then are void"
             )
         return period.key
 
@@ -192,19 +236,14 @@ def derive(
 
     `submitted` join requests (handed to a node directly) show as pending with no endorsement.
     """
-    state = MembershipState(charter, _founders(charter))
     items = _parsed(envelopes)
-    applied: set[str] = set()
-    progress = True
-    while progress:
-        progress = False
-        for record, rid, envelope in items:
-            if rid in applied or not _verifies(record, envelope, state):
-                continue
-            _apply(record, state)
-            state.records.append(envelope)
-            applied.add(rid)
-            progress = True
+    left_out: set[str] = set()
+    while True:
+        state, applied = _derive_once(charter, [i for i in items if i[1] not in left_out])
+        inadmissible = {rid for record, rid in applied if not _admitted(record, state)}
+        if not inadmissible:
+            break
+        left_out |= inadmissible
     for envelope in submitted:
         try:
             request = verify_join_request(envelope, state.federation_id)
@@ -217,17 +256,61 @@ def derive(
     return state
 
 
+def _derive_once(
+    charter: VerifiedCharter, items: list[tuple[Record, str, Envelope]]
+) -> tuple[MembershipState, list[tuple[Record, str]]]:
+    """The state these records give, applied in passes in canonical order; and those applied."""
+    state = MembershipState(charter, _founders(charter))
+    applied: list[tuple[Record, str]] = []
+    done: set[str] = set()
+    progress = True
+    while progress:
+        progress = False
+        for record, rid, envelope in items:
+            if rid in done or not _verifies(record, envelope, state):
+                continue
+            _apply(record, state)
+            state.records.append(envelope)
+            applied.append((record, rid))
+            done.add(rid)
+            progress = True
+    return state, applied
+
+
+def _admitted(record: Record, state: MembershipState) -> bool:
+    """Whether `state` (the final one) lets the record's key sign it (its signature held)."""
+    try:
+        _key_of(record, state)
+    except EvalfedError:
+        return False
+    return True
+
+
+def _key_of(record: Record, state: MembershipState) -> PublicKey:
+    """The key that may sign this membership record. The compromise window voids what a key
+    said of others (endorsements, expulsion votes) but not the origin's own rotation or
+    revocation: recovering from a leak means rotating with the leaked key after the leak, and
+    in the members lane those events are ordered by position (a rival one is a fork)."""
+    return state.signing_key(
+        record.origin,
+        record.key_id,
+        record.seq,
+        timestamp_us(record.issued_at),
+        compromise_applies=kind_of(record) not in ("rotation", "revocation"),
+    )
+
+
 def _outside_period(period: KeyPeriod, origin: str, seq: int, issued_at_us: int, lane: str) -> str:
     """Why a key may not sign a record at `seq` of `lane` issued at `issued_at_us`."""
     key = f"key {period.key.key_id[:16]} of {origin}"
+    early = period.early(seq, issued_at_us, lane)
     if lane == MEMBERS_LANE:
-        early, start, end = (
-            seq < period.from_seq,
-            f"seq {period.from_seq}",
-            f"seq {period.until_seq}",
-        )
+        start, end = f"seq {period.from_seq}", f"seq {period.until_seq}"
+    elif period.from_heads is not None and early:
+        start = f"seq {period.from_heads.get(lane, 0) + 1} of its lane"
+    elif period.until_heads is not None and not early:
+        end = f"seq {period.until_heads.get(lane, 0)} of its lane"
     else:
-        early = period.from_us is not None and issued_at_us < period.from_us
         start, end = iso_of_us(period.from_us or 0), iso_of_us(period.until_us or 0)
     if early:
         return f"{key} signs from {start} on; record {seq} must be signed by the key in use then"
@@ -239,10 +322,7 @@ def _verifies(record: Record, envelope: Envelope, state: MembershipState) -> boo
     if record.federation_id != state.federation_id:
         return False
     try:
-        key = state.signing_key(
-            record.origin, record.key_id, record.seq, timestamp_us(record.issued_at)
-        )
-        verify_signatures(envelope, [key])
+        verify_signatures(envelope, [_key_of(record, state)])
     except EvalfedError:
         return False
     return True
@@ -264,16 +344,13 @@ def _apply(record: Record, state: MembershipState) -> None:
         ):
             return
         issued = timestamp_us(record.issued_at)
-        member.set_period(
-            replace(
-                old,
-                until_seq=_earliest(old.until_seq, record.seq),
-                until_us=_earliest(old.until_us, issued),
-            )
-        )
+        heads = _heads(record.rotation)
+        member.set_period(_ended(old, record.seq, issued, heads))
         if member.period(PublicKey(new_key).key_id) is None:
             member.keys.append(
-                KeyPeriod(PublicKey(new_key), from_seq=record.seq + 1, from_us=issued)
+                KeyPeriod(
+                    PublicKey(new_key), from_seq=record.seq + 1, from_us=issued, from_heads=heads
+                )
             )
     elif kind == "revocation":
         target = member.period(record.revocation.key_id)
@@ -284,25 +361,33 @@ def _apply(record: Record, state: MembershipState) -> None:
             if record.revocation.HasField("compromised_since")
             else target.compromised_since_us
         )
-        member.set_period(
-            replace(
-                target,
-                until_seq=_earliest(target.until_seq, record.seq),
-                until_us=_earliest(target.until_us, timestamp_us(record.issued_at)),
-                revoked=True,
-                compromised_since_us=since,
-            )
+        ended = _ended(
+            target, record.seq, timestamp_us(record.issued_at), _heads(record.revocation)
         )
+        member.set_period(replace(ended, revoked=True, compromised_since_us=since))
     elif kind == "expulsion":
         target_member = state.members.get(record.expulsion.institute)
         if target_member is None or target_member.institute == record.origin:
             return
-        target_member.expelled_by.add(record.origin)
-        if (
-            target_member.expelled_at_us is None
-            and len(target_member.expelled_by) >= state.threshold
-        ):
-            target_member.expelled_at_us = timestamp_us(record.issued_at)
+        _vote(target_member, record, state.threshold)
+
+
+def _vote(target: Member, record: Record, threshold: int) -> None:
+    """Counts one expulsion vote. The member is expelled from the time at which a threshold of
+    distinct members had all voted: the threshold-th earliest of the voters' first votes, so
+    that a backdated vote moves the time only as far as the other voters' votes allow."""
+    target.expelled_by.add(record.origin)
+    issued = timestamp_us(record.issued_at)
+    earliest = target.votes_at_us.get(record.origin)
+    target.votes_at_us[record.origin] = issued if earliest is None else min(earliest, issued)
+    if len(target.votes_at_us) >= threshold:
+        target.expelled_at_us = sorted(target.votes_at_us.values())[threshold - 1]
+    heads = _heads(record.expulsion)
+    if heads is not None:
+        merged = dict(target.expelled_heads or {})
+        for lane, seq in heads.items():
+            merged[lane] = max(merged.get(lane, 0), seq)
+        target.expelled_heads = merged
 
 
 def _endorse(record: Record, state: MembershipState) -> None:
@@ -336,6 +421,34 @@ def _endorse(record: Record, state: MembershipState) -> None:
 
 def _earliest(current: int | None, bound: int) -> int:
     return bound if current is None else min(current, bound)
+
+
+def _heads(body: KeyRotation | KeyRevocation | Expulsion) -> dict[str, int] | None:
+    """The lane heads a membership event names (per lane the highest seq), or None without."""
+    if not body.HasField("signed_up_to"):
+        return None
+    heads: dict[str, int] = {}
+    for head in body.signed_up_to.heads:
+        heads[head.lane] = max(heads.get(head.lane, 0), head.seq)
+    return heads
+
+
+def _ended(period: KeyPeriod, seq: int, issued_us: int, heads: dict[str, int] | None) -> KeyPeriod:
+    """`period` ended by a rotation or revocation at members-lane `seq`, issued at `issued_us`,
+    naming `heads`; an earlier end stands."""
+    until_heads = period.until_heads
+    if heads is not None:
+        until_heads = (
+            heads
+            if until_heads is None
+            else {lane: min(s, heads.get(lane, 0)) for lane, s in until_heads.items()}
+        )
+    return replace(
+        period,
+        until_seq=_earliest(period.until_seq, seq),
+        until_us=_earliest(period.until_us, issued_us),
+        until_heads=until_heads,
+    )
 
 
 class Membership:
@@ -405,8 +518,17 @@ def _summary(state: MembershipState) -> object:
         (
             m.institute,
             m.expelled_at_us,
+            sorted((m.expelled_heads or {}).items()),
             tuple(
-                (p.key.key_id, p.from_seq, p.until_seq, p.revoked, p.compromised_since_us)
+                (
+                    p.key.key_id,
+                    p.from_seq,
+                    p.until_seq,
+                    p.revoked,
+                    p.compromised_since_us,
+                    sorted((p.from_heads or {}).items()),
+                    sorted((p.until_heads or {}).items()),
+                )
                 for p in m.keys
             ),
         )

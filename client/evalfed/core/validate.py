@@ -6,7 +6,7 @@ from evalfed.core.errors import InvalidInputError
 from evalfed.core.limits import EMBARGO_GRANULARITY_S, MAX_METRICS, MAX_TEXT
 from evalfed.core.membership import MEMBERSHIP_KINDS
 from evalfed.core.names import check_institute_id, check_record_id, is_hex64
-from evalfed.core.records import INDEXED_TEXT, RecordFacts, kind_of, lane_of
+from evalfed.core.records import INDEXED_TEXT, RecordFacts, check_lane, kind_of, lane_of
 from evalfed.core.timeutil import iso_of_us, timestamp_us
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
 
@@ -162,3 +162,6 @@ def _check_membership_event(record: Record) -> None:
         check_institute_id(record.expulsion.institute)
         if record.expulsion.institute == record.origin:
             raise InvalidInputError("an institute cannot vote to expel itself; revoke its keys")
+    if kind in ("rotation", "revocation", "expulsion"):
+        for head in getattr(record, kind).signed_up_to.heads:
+            check_lane(head.lane)

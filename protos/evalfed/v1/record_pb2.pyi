@@ -52,30 +52,50 @@ class Endorsement(_message.Message):
     def __init__(self, join_request: _Optional[bytes] = ...) -> None: ...
 
 class KeyRotation(_message.Message):
-    __slots__ = ("new_public_key", "possession")
+    __slots__ = ("new_public_key", "possession", "signed_up_to")
     NEW_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     POSSESSION_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_UP_TO_FIELD_NUMBER: _ClassVar[int]
     new_public_key: bytes
     possession: bytes
-    def __init__(self, new_public_key: _Optional[bytes] = ..., possession: _Optional[bytes] = ...) -> None: ...
+    signed_up_to: LaneHeads
+    def __init__(self, new_public_key: _Optional[bytes] = ..., possession: _Optional[bytes] = ..., signed_up_to: _Optional[_Union[LaneHeads, _Mapping]] = ...) -> None: ...
 
 class KeyRevocation(_message.Message):
-    __slots__ = ("key_id", "compromised_since", "reason")
+    __slots__ = ("key_id", "compromised_since", "reason", "signed_up_to")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     COMPROMISED_SINCE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_UP_TO_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     compromised_since: _timestamp_pb2.Timestamp
     reason: str
-    def __init__(self, key_id: _Optional[str] = ..., compromised_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+    signed_up_to: LaneHeads
+    def __init__(self, key_id: _Optional[str] = ..., compromised_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., signed_up_to: _Optional[_Union[LaneHeads, _Mapping]] = ...) -> None: ...
 
 class Expulsion(_message.Message):
-    __slots__ = ("institute", "reason")
+    __slots__ = ("institute", "reason", "signed_up_to")
     INSTITUTE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_UP_TO_FIELD_NUMBER: _ClassVar[int]
     institute: str
     reason: str
-    def __init__(self, institute: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    signed_up_to: LaneHeads
+    def __init__(self, institute: _Optional[str] = ..., reason: _Optional[str] = ..., signed_up_to: _Optional[_Union[LaneHeads, _Mapping]] = ...) -> None: ...
+
+class LaneHeads(_message.Message):
+    __slots__ = ("heads",)
+    HEADS_FIELD_NUMBER: _ClassVar[int]
+    heads: _containers.RepeatedCompositeFieldContainer[LaneHead]
+    def __init__(self, heads: _Optional[_Iterable[_Union[LaneHead, _Mapping]]] = ...) -> None: ...
+
+class LaneHead(_message.Message):
+    __slots__ = ("lane", "seq")
+    LANE_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    lane: str
+    seq: int
+    def __init__(self, lane: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class Audience(_message.Message):
     __slots__ = ("scope", "institutes")

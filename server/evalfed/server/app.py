@@ -24,6 +24,7 @@ from evalfed.core.codec import envelope_from_json
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.membership import Membership
 from evalfed.server.config import NodeConfig
+from evalfed.server.datadir import tighten_at_start
 from evalfed.server.gcpolicy import settle_gc
 from evalfed.server.guard import Guard
 from evalfed.server.identity import NodeIdentity, load_identity
@@ -122,12 +123,13 @@ def build_node(config: NodeConfig) -> Node:
             f"({config.max_workers}): each open sync stream holds a worker, and unary calls "
             "need the rest"
         )
+    tighten_at_start(config.data_dir)
     membership = load_membership(config)
     engine = make_engine(config.database())
     migrate(engine)
     store = RecordStore(engine, config.max_lanes_per_origin)
     identity = load_identity(config.data_dir, config.institute)
-    keeper = MembershipKeeper(membership, MemberStore(store))
+    keeper = MembershipKeeper(membership, MemberStore(store), config.institute)
     keeper.refresh()
     if not membership.is_member(config.institute):
         log.warning(

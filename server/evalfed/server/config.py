@@ -59,7 +59,9 @@ class NodeConfig:
 
     def save(self) -> None:
         data = {k: v for k, v in asdict(self).items() if k != "data_dir"}
-        (self.data_dir / CONFIG_FILE).write_text(tomli_w.dumps(data))
+        path = self.data_dir / CONFIG_FILE
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(tomli_w.dumps(data))
 
     @classmethod
     def load(cls, data_dir: Path | str, env: dict[str, str] | None = None) -> NodeConfig:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from evalfed.core.checks import VerifiedRecord
+from evalfed.core.errors import ConflictError
 from evalfed.core.membership import MEMBERSHIP_KINDS, Membership
+from evalfed.core.records import MEMBERS_LANE
 from evalfed.core.timeutil import iso_of_us
 from evalfed.server.storage.member_store import MemberStore
 
@@ -16,9 +18,11 @@ log = logging.getLogger(__name__)
 class MembershipKeeper:
     """Re-derives the membership from storage, and tells `on_change` when it changed."""
 
-    def __init__(self, membership: Membership, store: MemberStore) -> None:
+    def __init__(self, membership: Membership, store: MemberStore, own: str = "") -> None:
         self.membership = membership
         self.store = store
+        self.own = own
+        """This node's institute, whose rotations and revocations it publishes."""
         self.on_change: Callable[[], None] = lambda: None
 
     def refresh(self) -> bool:
@@ -40,7 +44,23 @@ class MembershipKeeper:
                     member.expelled_at_us,
                     f"{member.institute} was expelled from {iso_of_us(member.expelled_at_us)}",
                 )
+            if member.expelled_heads is not None:
+                self.store.void_past_heads(
+                    member.institute,
+                    None,
+                    member.expelled_heads,
+                    f"{member.institute} was expelled; past the lane heads its expulsion "
+                    "votes name",
+                )
             for period in member.keys:
+                if period.until_heads is not None:
+                    self.store.void_past_heads(
+                        member.institute,
+                        period.key.key_id,
+                        period.until_heads,
+                        f"signed by key {period.key.key_id[:16]} past the lane heads named when "
+                        "it was rotated out or revoked",
+                    )
                 if period.compromised_since_us is None:
                     continue
                 count = self.store.void_signed_since(
@@ -52,6 +72,27 @@ class MembershipKeeper:
                 )
                 if count:
                     log.warning("voided %d record(s) of %s", count, member.institute)
+
+    def check_heads_named(self, published: Sequence[VerifiedRecord]) -> None:
+        """A rotation or revocation being published must name at least the lane heads this node
+        holds: records already stored past the heads it names would turn void, and each such
+        lane would break at them on every other node."""
+        held = {h.lane: h.seq for h in self.store.store.heads() if h.origin == self.own}
+        for verified in published:
+            kind = verified.facts.kind
+            if kind not in ("rotation", "revocation") or verified.origin != self.own:
+                continue
+            body = getattr(verified.record, kind)
+            if not body.HasField("signed_up_to"):
+                continue
+            named = {h.lane: h.seq for h in body.signed_up_to.heads}
+            for lane, seq in held.items():
+                if lane != MEMBERS_LANE and named.get(lane, 0) < seq:
+                    raise ConflictError(
+                        f"the {kind} names seq {named.get(lane, 0)} as the last of lane {lane}, "
+                        f"but this node holds seq {seq} there (published meanwhile?); run the "
+                        "command again to name the current heads"
+                    )
 
     def saw(self, stored: Iterable[VerifiedRecord]) -> None:
         """Call after storing records: refreshes when any of them is a membership event."""

@@ -133,6 +133,7 @@ class NodeService:
                     f"this node publishes only {self.institute}'s records, not {record.origin}'s; "
                     "publish to your own institute's node"
                 )
+        self.keeper.check_heads_named(verified)
         appended = self.store.append_own(verified, received_from="publish")
         self.keeper.saw(verified)
         return appended

@@ -178,3 +178,88 @@ def test_any_order_and_duplicates_give_the_same_state(federation: Federation, da
     shuffled = data.draw(st.permutations(records))
     repeats = data.draw(st.lists(st.sampled_from(records), max_size=5))
     assert state_of(federation, list(shuffled) + repeats) == expected
+
+
+YEAR_US = 365 * 24 * 3600 * 1_000_000
+
+
+def test_an_endorsement_signed_in_a_compromise_window_admits_nobody(
+    federation: Federation,
+) -> None:
+    """US's endorsement is signed after the time its key is later said to be compromised
+    since: once the revocation is known, JP's admission falls away, whatever the order in
+    which the records were applied (the revocation comes later in US's log)."""
+    us, uk = Log(federation, "us-aisi"), Log(federation, "uk-aisi")
+    request = join_request(federation, "jp-aisi", JP)
+    leak = now_us() - 60_000_000
+    us.add(events.endorsement(request), at=leak + 1)
+    uk.add(events.endorsement(request))
+    before = Membership(federation.charter, us.envelopes + uk.envelopes)
+    assert before.is_member("jp-aisi")
+    new = PrivateKey.generate()
+    old_id = us.key.key_id
+    us.add(events.rotation(federation.charter.federation_id, "us-aisi", old_id, new))
+    us.add(events.revocation(old_id, "leaked", compromised_since_us=leak), key=new)
+    after = Membership(federation.charter, us.envelopes + uk.envelopes)
+    assert not after.is_member("jp-aisi")
+    assert "pending admission: 1 of 2" in after.not_member_reason("jp-aisi")
+    assert after.signing_key("us-aisi", new.key_id, 4, now_us()).key_id == new.key_id
+
+
+def test_a_backdated_expulsion_vote_does_not_move_the_expulsion_back(
+    federation: Federation,
+) -> None:
+    """US's vote, the last in the canonical order, claims ten years ago; UK voted now. CA
+    is expelled from when both had voted: now, so its records of the years before stand."""
+    us, uk = Log(federation, "us-aisi"), Log(federation, "uk-aisi")
+    now = now_us()
+    uk.add(events.expulsion("ca-aisi"), at=now)
+    us.add(events.expulsion("ca-aisi"), at=now - 10 * YEAR_US)
+    state = derive(federation.charter, us.envelopes + uk.envelopes)
+    assert state.members["ca-aisi"].expelled_at_us == now
+    ca_id = federation.keys["ca-aisi"].key_id
+    assert state.signing_key("ca-aisi", ca_id, 1, now - YEAR_US)
+    with pytest.raises(UnknownSignerError, match="expelled"):
+        state.signing_key("ca-aisi", ca_id, 1, now)
+
+
+def test_a_rotation_naming_lane_heads_ends_the_old_key_by_position(
+    federation: Federation,
+) -> None:
+    """Outside the members lane the old key signs up to the heads the rotation names, and
+    nothing past them however early the record says it was issued; the new key the rest."""
+    us = Log(federation, "us-aisi")
+    new = PrivateKey.generate()
+    old_id = us.key.key_id
+    restricted = lane_of("us-aisi", INSTITUTES, ["uk-aisi"], None)
+    fresh = lane_of("us-aisi", INSTITUTES, ["jp-aisi"], None)
+    heads = {"public": 3, restricted: 5}
+    us.add(events.rotation(federation.charter.federation_id, "us-aisi", old_id, new, heads))
+    membership = Membership(federation.charter, us.envelopes)
+    long_ago = now_us() - 5 * YEAR_US
+    assert membership.signing_key("us-aisi", old_id, 3, now_us(), "public").key_id == old_id
+    for lane, seq in (("public", 4), (restricted, 6), (fresh, 1)):
+        with pytest.raises(UnknownSignerError, match="rotated out at seq"):
+            membership.signing_key("us-aisi", old_id, seq, long_ago, lane)
+        assert membership.signing_key("us-aisi", new.key_id, seq, long_ago, lane)
+    with pytest.raises(UnknownSignerError, match="signs from seq 4 of its lane"):
+        membership.signing_key("us-aisi", new.key_id, 3, now_us(), "public")
+
+
+def test_an_expelled_member_signs_nothing_past_the_heads_its_votes_name(
+    federation: Federation,
+) -> None:
+    """The votes name CA's heads as each voter holds them; per lane the highest counts, and
+    a backdated record past them (a fresh lane among them) is void."""
+    us, uk = Log(federation, "us-aisi"), Log(federation, "uk-aisi")
+    fresh = lane_of("ca-aisi", INSTITUTES, ["jp-aisi"], None)
+    uk.add(events.expulsion("ca-aisi", signed_up_to={"": 2, "public": 7}))
+    us.add(events.expulsion("ca-aisi", signed_up_to={"": 4, "public": 5}))
+    membership = Membership(federation.charter, us.envelopes + uk.envelopes)
+    ca_id = federation.keys["ca-aisi"].key_id
+    long_ago = now_us() - 5 * YEAR_US
+    assert membership.signing_key("ca-aisi", ca_id, 7, long_ago, "public")
+    assert membership.signing_key("ca-aisi", ca_id, 4, long_ago)
+    for lane, seq in (("public", 8), ("", 5), (fresh, 1)):
+        with pytest.raises(UnknownSignerError, match="expulsion votes name seq"):
+            membership.signing_key("ca-aisi", ca_id, seq, long_ago, lane)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from collections.abc import Mapping
+
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from evalfed.core.membership import MEMBERSHIP_KINDS
+from evalfed.core.records import MEMBERS_LANE
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import join_requests, records
 from evalfed.server.storage.store import RecordStore
@@ -78,11 +81,42 @@ class MemberStore:
             (records.c.origin == origin) & (records.c.issued_at_us >= since_us), reason
         )
 
+    def void_past_heads(
+        self, origin: str, key_id: str | None, heads: Mapping[str, int], reason: str
+    ) -> int:
+        """Marks `origin`'s records (signed by `key_id`, when given) past `heads` as void: in a
+        lane `heads` names, those past its seq; in any other lane, all of them. The members
+        lane is left alone when `heads` does not name it (its key periods are by position)."""
+        mine = records.c.origin == origin
+        if key_id is not None:
+            mine &= records.c.key_id == key_id
+        named = [lane for lane in heads if lane != MEMBERS_LANE or key_id is None]
+        others = mine & records.c.lane.not_in(named) if named else mine
+        if key_id is not None and MEMBERS_LANE not in named:
+            others &= records.c.lane != MEMBERS_LANE
+        past = update(records).where(
+            mine,
+            records.c.lane == bindparam("at_lane"),
+            records.c.seq > bindparam("at_seq"),
+            records.c.void_reason == "",
+        )
+        with self.store.write_lock, self.engine.begin() as conn:
+            count = self._void_in(conn, others, reason)
+            if named:
+                result = conn.execute(
+                    past.values(void_reason=reason),
+                    [{"at_lane": lane, "at_seq": heads[lane]} for lane in named],
+                )
+                count += int(result.rowcount or 0)
+            return count
+
     def _void(self, condition: ColumnElement[bool], reason: str) -> int:
         with self.store.write_lock, self.engine.begin() as conn:
-            result = conn.execute(
-                update(records)
-                .where(condition, records.c.void_reason == "")
-                .values(void_reason=reason)
-            )
-            return int(result.rowcount or 0)
+            return self._void_in(conn, condition, reason)
+
+    @staticmethod
+    def _void_in(conn: Connection, condition: ColumnElement[bool], reason: str) -> int:
+        result = conn.execute(
+            update(records).where(condition, records.c.void_reason == "").values(void_reason=reason)
+        )
+        return int(result.rowcount or 0)
