@@ -82,3 +82,18 @@ def test_a_rate_limited_publish_waits_as_the_node_says_and_stores_everything(
     assert stored_seqs(node, federation) == 300
     # The node did refuse calls over its rate, with a hint the client waited out.
     assert refusals(caplog, "RateLimitError")
+
+
+def test_an_unreadable_file_among_many_is_refused_and_the_others_published(
+    cli_env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "results"
+    write_results(folder, 6)
+    (folder / "result-00003.json").write_text("{not json")
+
+    code, out, err = run_cli(capsys, "publish", str(folder))
+
+    assert code == 1
+    assert len(out.split()) == 5
+    assert "published 5, skipped (already published) 0, refused 1" in err
+    assert f"refused {folder / 'result-00003.json'}: " in err
