@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/evalfed/v1/*.proto)
 PYTEST_ARGS ?=
 
-.PHONY: install protos check-protos demo test lint fmt bench bench-large fuzz clean
+.PHONY: install protos check-protos vectors demo test lint fmt bench bench-large fuzz clean
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ protos: $(STAMP)
 check-protos: protos
 	git diff --exit-code -- protos/ || \
 		(echo "generated code in protos/ is stale: run 'make protos' and commit" >&2; exit 1)
+
+# The conformance vectors of PROTOCOL.md, from fixed seeds (tests/unit/test_vectors.py checks them).
+vectors: $(STAMP)
+	$(BIN)/python -m tests.vectors.generate
 
 demo: $(STAMP)
 	$(BIN)/python -m evalfed.server.demo

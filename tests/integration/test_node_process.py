@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -56,10 +57,10 @@ def _outliving(pids: list[int], timeout_s: float = 20.0) -> list[int]:
 
 
 def _start_node(
-    root: Path, federation: Federation, database_url: str
+    root: Path, federation: Federation, database_url: str, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], str]:
-    """`evalfed node run` for us-aisi in a new folder; the process and its address once it
-    listens."""
+    """`evalfed node run` for us-aisi in a new folder (`env` added to the environment); the
+    process and its address once it listens."""
     config = NodeConfig(root / "us", "us-aisi", "127.0.0.1:0", database_url, insecure=True)
     prepare_data_dir(config, federation.charter, federation.keys["us-aisi"])
     proc = subprocess.Popen(
@@ -67,7 +68,7 @@ def _start_node(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -103,6 +104,26 @@ def test_node_process_serves_and_stops_on_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.timeout(60)
+def test_node_process_logs_one_json_object_per_line_when_asked(
+    tmp_path: Path, federation: Federation
+) -> None:
+    proc, _ = _start_node(tmp_path, federation, "", {"EVALFED_LOG_FORMAT": "json"})
+    try:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        lines = (proc.stderr.read() if proc.stderr else "").splitlines()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    entries = [json.loads(line) for line in lines]
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
+    messages = [e["message"] for e in entries]
+    assert any("INSECURE MODE" in m for m in messages)
+    assert any("received SIGTERM" in m for m in messages)
 
 
 @pytest.mark.timeout(60)

@@ -12,10 +12,12 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -35,7 +37,9 @@ from evalfed.client.compare import compare_rows, header_of, signature_checks
 from evalfed.client.export_eee import FORMAT_NAME, to_every_eval_ever
 from evalfed.client.importers import Imported, load_results
 from evalfed.client.importers.helm import is_run_folder
-from evalfed.client.publisher import new_result_record, publish_records
+from evalfed.client.node_client import NodeClient
+from evalfed.client.publish_files import Tally, in_chunks, publish_chunk, read_ahead
+from evalfed.client.publisher import Outcome
 from evalfed.core.bundles import verify_bundle
 from evalfed.core.charter import (
     build_charter,
@@ -45,7 +49,7 @@ from evalfed.core.charter import (
     verify_charter,
 )
 from evalfed.core.codec import bundle_from_json, envelope_from_json, to_dict, to_json
-from evalfed.core.errors import EvalfedError, InvalidInputError, LimitError
+from evalfed.core.errors import EvalfedError, InvalidInputError
 from evalfed.core.names import is_hex64
 from evalfed.core.records import audience_from_text, parse_record, record_id, result_of
 from evalfed.core.timeutil import iso_of_us, now_us, parse_iso_us
@@ -159,15 +163,17 @@ def _load(source: Path) -> list[Imported]:
         ) from None
 
 
-def _progress(total: int) -> Progress | None:
-    if total < 2 or not err.is_terminal:
+def _progress(total: int, wanted: bool | None) -> Progress | None:
+    """A progress bar on stderr: on a terminal, or wherever `--progress` asks for it."""
+    if wanted is False or total < 2 or (wanted is None and not err.is_terminal):
         return None
+    console = err if err.is_terminal else Console(stderr=True, force_terminal=True)
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description:<10}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=err,
+        console=console,
         transient=True,
     )
 
@@ -190,54 +196,51 @@ def cmd_publish(args: argparse.Namespace) -> int:
     audience = audience_from_text(args.audience)
     embargo = _embargo(args.embargo_until, audience) if args.embargo_until else None
     sources = _sources(args.files)
-    refused: list[tuple[Path, str]] = []
-    published = skipped = 0
+    progress = _progress(len(sources), args.progress)
 
-    def refuse(source: Path, exc: EvalfedError) -> None:
-        refused.append((source, str(exc)))
+    def advance(task: TaskID | None) -> None:
+        if progress is not None and task is not None:
+            progress.advance(task)
+
+    def outcome(item: Imported, done: Outcome) -> None:
+        if done.existed:
+            err.print(f"{item.path}: already published as {done.id}", markup=False)
+        out.print(done.id, markup=False)
+
+    def refused(_source: Path, exc: EvalfedError) -> None:
         err.print(f"error: {exc}", markup=False)
 
-    progress = _progress(len(sources))
-    loaded: list[tuple[Path, list[Imported]]] = []
-    with progress or contextlib.nullcontext():
-        task = progress.add_task("reading", total=len(sources)) if progress else None
-        for source in sources:
-            try:
-                loaded.append((source, _load(source)))
-            except EvalfedError as exc:
-                refuse(source, exc)
-            if progress and task is not None:
-                progress.advance(task)
-        if loaded:
-            with connect(args) as client:
-                if progress and task is not None:
-                    progress.reset(task, total=len(loaded), description="publishing")
-                for source, imported in loaded:
-                    bodies = [new_result_record(i.result, audience, embargo) for i in imported]
-                    try:
-                        outcomes = publish_records(client, bodies)
-                    except (InvalidInputError, LimitError) as exc:
-                        refuse(source, exc)
-                        continue
-                    finally:
-                        if progress and task is not None:
-                            progress.advance(task)
-                    for item, outcome in zip(imported, outcomes, strict=True):
-                        if outcome.existed:
-                            skipped += 1
-                            err.print(
-                                f"{item.path}: already published as {outcome.id}", markup=False
-                            )
-                        else:
-                            published += 1
-                        out.print(outcome.id, markup=False)
+    reading = publishing = None
+    if progress is not None:
+        reading = progress.add_task("reading", total=len(sources))
+        publishing = progress.add_task("publishing", total=len(sources))
+    tally = Tally(outcome, refused, lambda: advance(publishing))
+
+    def load(source: Path) -> list[Imported]:
+        try:
+            return _load(source)
+        finally:
+            advance(reading)
+
+    with progress or contextlib.nullcontext(), contextlib.ExitStack() as stack:
+        clients: list[NodeClient] = []
+
+        def client() -> NodeClient:
+            """Connected when the first readable file is there to publish."""
+            if not clients:
+                clients.append(stack.enter_context(connect(args)))
+            return clients[0]
+
+        for chunk in in_chunks(read_ahead(sources, load)):
+            publish_chunk(client, chunk, audience, embargo, tally)
     err.print(
-        f"published {published}, skipped (already published) {skipped}, refused {len(refused)}",
+        f"published {tally.published}, skipped (already published) {tally.skipped}, "
+        f"refused {len(tally.refused)}",
         markup=False,
     )
-    for source, reason in refused:
+    for source, reason in tally.refused:
         err.print(f"  refused {source}: {reason}", markup=False)
-    return 1 if refused else 0
+    return 1 if tally.refused else 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -430,6 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--embargo-until",
         help="ISO date after which all members may see it (named audiences only; "
         "rounded up to a whole hour, UTC)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar on stderr (default: when stderr is a terminal)",
     )
     p.set_defaults(handler=cmd_publish)
 

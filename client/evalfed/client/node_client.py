@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import grpc
 
 from evalfed.client.channel import CallSigner
+from evalfed.client.retry import call_with_retry
 from evalfed.client.status import error_of
 from evalfed.client.transport import connect_node
 from evalfed.core.binding import verify_binding
-from evalfed.core.errors import AuthenticationError, EvalfedError, RateLimitError
+from evalfed.core.errors import AuthenticationError, EvalfedError
 from evalfed.core.limits import MAX_FIND_DIGESTS
 from evalfed.core.membership import Membership
 from evalfed.keys import PrivateKey
@@ -23,21 +23,24 @@ from evalfed.v1.node_pb2_grpc import NodeStub
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT_S = 30.0
-RATE_LIMIT_RETRIES = 20
 
 
 class PublishCall:
-    """A publish under way."""
+    """A publish under way; a refusal for now (rate, reachability) is retried when its
+    result is asked for (see evalfed.client.retry)."""
 
-    def __init__(self, future: grpc.Future, address: str) -> None:
-        self._future = future
+    def __init__(self, send: Callable[[], grpc.Future], address: str) -> None:
+        self._send = send
+        self._future: grpc.Future | None = send()
         self._address = address
 
+    def _outcome(self) -> pb.PublishResponse:
+        future, self._future = self._future or self._send(), None
+        response: pb.PublishResponse = future.result()
+        return response
+
     def result(self) -> list[pb.Published]:
-        try:
-            return list(self._future.result().results)
-        except grpc.RpcError as exc:
-            raise error_of(exc, self._address) from None
+        return list(call_with_retry(self._outcome, self._address).results)
 
 
 class NodeClient:
@@ -103,16 +106,8 @@ class NodeClient:
         return self.membership.federation_id
 
     def _call(self, method: Callable[..., T], request: object) -> T:
-        """One call; a node's rate limit is waited out as it says, up to RATE_LIMIT_RETRIES."""
-        for attempt in range(RATE_LIMIT_RETRIES + 1):
-            try:
-                return method(request, timeout=self.timeout_s)
-            except grpc.RpcError as exc:
-                error = error_of(exc, self.address)
-                if not isinstance(error, RateLimitError) or attempt == RATE_LIMIT_RETRIES:
-                    raise error from None
-                time.sleep(error.retry_after_s)
-        raise AssertionError("unreachable")
+        """One call; a refusal for now is retried (see evalfed.client.retry)."""
+        return call_with_retry(lambda: method(request, timeout=self.timeout_s), self.address)
 
     def head(self, origin: str = "", lane: str = "") -> pb.GetHeadResponse:
         """A log's head: `origin` (empty: the node's institute) in `lane` (empty: members)."""
@@ -120,10 +115,10 @@ class NodeClient:
 
     def publish_async(self, envelopes: list[Envelope]) -> PublishCall:
         """Sends a publish without waiting; `.result()` gives its outcome or raises."""
-        future = self.stub.Publish.future(
-            pb.PublishRequest(envelopes=envelopes), timeout=self.timeout_s
+        request = pb.PublishRequest(envelopes=envelopes)
+        return PublishCall(
+            lambda: self.stub.Publish.future(request, timeout=self.timeout_s), self.address
         )
-        return PublishCall(future, self.address)
 
     def publish(self, envelopes: list[Envelope]) -> list[pb.Published]:
         response = self._call(self.stub.Publish, pb.PublishRequest(envelopes=envelopes))

@@ -31,6 +31,7 @@ from evalfed.server.identity import NodeIdentity, load_identity
 from evalfed.server.join_limits import JoinRequestLimits
 from evalfed.server.lifeline import when_ended
 from evalfed.server.members import MembershipKeeper
+from evalfed.server.metrics import MetricsServer
 from evalfed.server.ratelimit import RateLimiter
 from evalfed.server.service import NodeService
 from evalfed.server.servicer import NodeApi
@@ -62,6 +63,7 @@ class Node:
     service: NodeService
     health: health.HealthServicer
     links: SyncManager
+    metrics: MetricsServer | None = None
 
     @property
     def address(self) -> str:
@@ -73,12 +75,23 @@ class Node:
         self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         self.links.start()
+        if self.metrics is not None and self.config.metrics_listen:
+            self.metrics.start(self.config.metrics_listen)
+
+    @property
+    def metrics_address(self) -> str:
+        """HOST:PORT of the /metrics endpoint once started; empty when it is off."""
+        if self.metrics is None or not self.metrics.port:
+            return ""
+        return f"{self.config.metrics_listen.rsplit(':', 1)[0]}:{self.metrics.port}"
 
     def stop(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
         """Stops taking calls, lets running ones finish for `grace_s`, then closes storage."""
         self.health.enter_graceful_shutdown()
         self.links.stop()
         self.server.stop(grace_s).wait()
+        if self.metrics is not None:
+            self.metrics.stop()
         self.service.verifier.close()
         self.engine.dispose()
 
@@ -154,9 +167,11 @@ def build_node(config: NodeConfig) -> Node:
         StreamSlots(config.max_streams),
         JoinRequestLimits(keeper, config.join_requests_per_hour, config.join_request_burst),
     )
+    metrics = MetricsServer.build(store, links)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="rpc"),
         interceptors=[
+            metrics.calls,
             Guard(
                 membership,
                 RateLimiter(config.rate_per_caller, config.rate_burst),
@@ -168,7 +183,7 @@ def build_node(config: NodeConfig) -> Node:
                 ),
                 (config.institute, identity.institute_key),
                 identity.key.public.key_id,
-            )
+            ),
         ],
         options=SERVER_OPTIONS,
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
@@ -192,7 +207,7 @@ def build_node(config: NodeConfig) -> Node:
         raise InvalidInputError(
             f"cannot listen on {config.listen}: the address is in use or invalid"
         )
-    return Node(config, server, port, engine, store, service, health_servicer, links)
+    return Node(config, server, port, engine, store, service, health_servicer, links, metrics)
 
 
 def serve(config: NodeConfig, end_with_pid: int | None = None) -> None:
@@ -208,6 +223,8 @@ def serve(config: NodeConfig, end_with_pid: int | None = None) -> None:
             "use only on loopback for demos"
         )
     print(f"evalfed node {config.institute} listening on {node.address}", flush=True)
+    if node.metrics_address:
+        log.info("metrics at http://%s/metrics", node.metrics_address)
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 from evalfed.client.cli_common import read_charter
@@ -15,6 +14,7 @@ from evalfed.keys import load_private_key
 from evalfed.server.app import serve
 from evalfed.server.config import NodeConfig
 from evalfed.server.datadir import prepare_data_dir
+from evalfed.server.logs import configure_logging
 
 
 def node_init(args: argparse.Namespace) -> int:
@@ -43,9 +43,6 @@ def node_init(args: argparse.Namespace) -> int:
 
 def node_run(args: argparse.Namespace) -> int:
     config = NodeConfig.load(args.dir)
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(config.log_level, config.log_format)
     serve(config, args.end_with)
     return 0

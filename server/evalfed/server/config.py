@@ -26,6 +26,7 @@ from evalfed.core.limits import (
 CONFIG_FILE = "node.toml"
 CHARTER_FILE = "federation.json"
 DEFAULT_LISTEN = "127.0.0.1:7700"
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass
@@ -48,6 +49,18 @@ class NodeConfig:
     max_lanes_per_origin: int = MAX_LANES_PER_ORIGIN
     join_requests_per_hour: float = JOIN_REQUESTS_PER_HOUR
     join_request_burst: int = JOIN_REQUEST_BURST
+    metrics_listen: str = ""
+    """HOST:PORT to serve Prometheus metrics on (http://HOST:PORT/metrics); empty: none.
+    Off by default: the endpoint has no authentication and names partners and institutes,
+    and a fixed default port would collide between nodes on one host."""
+    log_format: str = "text"
+    """'text' (one line per event) or 'json' (one JSON object per line, for log shippers)."""
+
+    def __post_init__(self) -> None:
+        if self.log_format not in LOG_FORMATS:
+            raise InvalidInputError(
+                f"log_format {self.log_format!r}: use one of {', '.join(LOG_FORMATS)}"
+            )
 
     @property
     def charter_path(self) -> Path:
@@ -65,7 +78,8 @@ class NodeConfig:
 
     @classmethod
     def load(cls, data_dir: Path | str, env: dict[str, str] | None = None) -> NodeConfig:
-        """Reads `node.toml`; EVALFED_LISTEN, EVALFED_DATABASE_URL, EVALFED_LOG_LEVEL override."""
+        """Reads `node.toml`; EVALFED_LISTEN, EVALFED_DATABASE_URL, EVALFED_LOG_LEVEL,
+        EVALFED_LOG_FORMAT and EVALFED_METRICS_LISTEN override."""
         data_dir = Path(data_dir)
         path = data_dir / CONFIG_FILE
         try:
@@ -82,6 +96,8 @@ class NodeConfig:
             "listen": env.get("EVALFED_LISTEN"),
             "database_url": env.get("EVALFED_DATABASE_URL"),
             "log_level": env.get("EVALFED_LOG_LEVEL"),
+            "log_format": env.get("EVALFED_LOG_FORMAT"),
+            "metrics_listen": env.get("EVALFED_METRICS_LISTEN"),
         }
         data.update({k: v for k, v in overrides.items() if v})
         known = {f for f in cls.__dataclass_fields__ if f != "data_dir"}

@@ -1,0 +1,67 @@
+"""Reading ahead, chunking, and finding the file a refused run is about."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evalfed.client import publish_files
+from evalfed.client.importers import Imported
+from evalfed.client.publish_files import Tally, in_chunks, publish_chunk, read_ahead
+from evalfed.client.publisher import Outcome
+from evalfed.core.errors import EvalfedError, InvalidInputError
+from evalfed.v1.record_pb2 import Audience, Record
+from tests.results import result
+
+
+def imported(name: str) -> list[Imported]:
+    return [Imported(Path(name), result(task=name))]
+
+
+def load(path: Path) -> list[Imported]:
+    if path.name.startswith("bad"):
+        raise InvalidInputError(f"{path} could not be read")
+    return imported(path.name)
+
+
+def test_read_ahead_keeps_the_order_and_each_error_with_its_file() -> None:
+    sources = [Path(f"{'bad' if i % 3 == 0 else 'ok'}-{i}") for i in range(50)]
+    reads = list(read_ahead(sources, load))
+    assert [source for source, _ in reads] == sources
+    assert [isinstance(r, EvalfedError) for _, r in reads] == [i % 3 == 0 for i in range(50)]
+
+
+def test_chunks_close_at_the_record_count_and_keep_a_file_together() -> None:
+    reads = [(Path(f"f{i}"), imported(f"f{i}") * 3) for i in range(10)]
+    assert [len(c) for c in in_chunks(reads, max_records=7)] == [3, 3, 3, 1]
+
+
+def test_a_refused_run_is_split_until_the_refusal_names_its_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs: list[int] = []
+
+    def node_publish(_client: object, bodies: list[Record]) -> list[Outcome]:
+        """A node that refuses any run holding the task `refused`."""
+        runs.append(len(bodies))
+        if any(b.result.task.name == "refused" for b in bodies):
+            raise InvalidInputError("the node will not take task `refused`")
+        return [Outcome(b.result.task.name, 1, False) for b in bodies]
+
+    monkeypatch.setattr(publish_files, "publish_records", node_publish)
+    names = [f"ok-{i}" for i in range(16)]
+    names[11] = "refused"
+    published: list[str] = []
+    refused: list[tuple[Path, str]] = []
+    tally = Tally(
+        lambda _item, outcome: published.append(outcome.id),
+        lambda source, exc: refused.append((source, str(exc))),
+    )
+    chunk = [(Path(n), load(Path(n))) for n in names]
+
+    publish_chunk(lambda: object(), chunk, Audience(), None, tally)  # type: ignore[arg-type,return-value]
+
+    assert refused == [(Path("refused"), "the node will not take task `refused`")]
+    assert published == [n for n in names if n != "refused"]
+    assert tally.published == 15 and len(runs) <= 2 * 4 + 1
