@@ -35,3 +35,13 @@ SYNC_BATCH_BYTES = 1 << 20
 RATE_PER_CALLER = 200.0
 RATE_BURST = 400
 """Calls a second each caller (institute, or anonymous address) may make, on average and at once."""
+
+# --- sync gaps ---
+MAX_GAP_RANGES = 64
+"""Ranges of seqs held past a gap that one cursor names, and missing ranges status shows, per
+log. A cursor naming more is refused; a node holding more names the first ones, and what the
+partner then sends again is skipped as duplicates."""
+
+MAX_FORK_RIVALS = 2
+"""Records kept at one (origin, lane, seq) besides the first: two signed records at one seq
+prove a fork, and more add nothing but storage; further ones are rejected ("forklimit")."""

@@ -109,10 +109,19 @@ class NodeApi(NodeServicer):
         self, request: pb.GetStatusRequest, context: grpc.ServicerContext
     ) -> pb.GetStatusResponse:
         viewer = current_viewer()
-        heads = [
-            pb.OriginHead(origin=h.origin, seq=h.seq, id=h.id, forked=h.forked, lane=h.lane)
-            for h in self.service.heads(viewer)
-        ]
+        gaps = {(g.origin, g.lane): g for g in self.service.gaps(viewer)}
+        heads = []
+        for h in self.service.heads(viewer):
+            head = pb.OriginHead(
+                origin=h.origin, seq=h.seq, id=h.id, forked=h.forked, lane=h.lane,
+                complete_seq=h.complete,
+            )  # fmt: skip
+            if gap := gaps.get((h.origin, h.lane)):
+                head.missing = gap.missing
+                head.missing_ranges.extend(
+                    pb.SeqRange(low=low, high=high) for low, high in gap.missing_ranges
+                )
+            heads.append(head)
         peers = []
         for address, stats in self.service.link_stats(viewer).items():
             peer = pb.PeerStatus(
@@ -127,6 +136,7 @@ class NodeApi(NodeServicer):
                     pb.OriginHead(origin=o, lane=lane, seq=s)
                     for (o, lane), s in sorted(stats.heads.items())
                 ],
+                lag=self.service.lag(stats.heads),
             )
             if stats.last_contact_us:
                 peer.last_contact.CopyFrom(timestamp_of_us(stats.last_contact_us))

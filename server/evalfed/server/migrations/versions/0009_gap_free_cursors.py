@@ -1,0 +1,53 @@
+"""Per log, the highest seq held with no gap before it (what sync cursors say), and per
+partner, the position through which its fork evidence was received.
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+logs = sa.table("logs", sa.column("origin"), sa.column("lane"), sa.column("complete_seq"))
+records = sa.table("records", sa.column("origin"), sa.column("lane"), sa.column("seq"))
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("logs") as batch:
+        batch.add_column(
+            sa.Column("complete_seq", sa.BigInteger(), nullable=False, server_default="0")
+        )
+    with op.batch_alter_table("peers") as batch:
+        batch.add_column(
+            sa.Column("forks_through_pos", sa.BigInteger(), nullable=False, server_default="0")
+        )
+    conn = op.get_bind()
+    for origin, lane in conn.execute(sa.select(logs.c.origin, logs.c.lane)).all():
+        seqs = conn.execute(
+            sa.select(records.c.seq)
+            .where(records.c.origin == origin, records.c.lane == lane)
+            .distinct()
+            .order_by(records.c.seq)
+        ).scalars()
+        complete = 0
+        for seq in seqs:
+            if seq != complete + 1:
+                break
+            complete = seq
+        conn.execute(
+            logs.update()
+            .where(logs.c.origin == origin, logs.c.lane == lane)
+            .values(complete_seq=complete)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("peers") as batch:
+        batch.drop_column("forks_through_pos")
+    with op.batch_alter_table("logs") as batch:
+        batch.drop_column("complete_seq")
