@@ -336,3 +336,18 @@ def test_fork_evidence_is_bounded_and_not_sent_again_at_every_stream_start(
     assert request.forks_through_pos > 0
     sent, _ = _sync_as(uk, federation, tmp_path / "ca", "ca-aisi", request)
     assert sent == []
+
+
+def test_cursor_with_too_many_or_disordered_held_ranges_is_refused(
+    node, federation: Federation, tmp_path
+) -> None:
+    many = [pb.SeqRange(low=3 * i, high=3 * i + 1) for i in range(1, limits.MAX_GAP_RANGES + 2)]
+    disordered = [pb.SeqRange(low=9, high=10), pb.SeqRange(low=5, high=6)]
+    for held, code, words in (
+        (many, grpc.StatusCode.RESOURCE_EXHAUSTED, "MAX_GAP_RANGES"),
+        (disordered, grpc.StatusCode.INVALID_ARGUMENT, "ascending"),
+    ):
+        request = pb.SyncRequest(have=[pb.Cursor(origin="us-aisi", seq=1, held=held)])
+        with pytest.raises(grpc.RpcError) as caught:
+            _sync_as(node, federation, tmp_path / "ca", "ca-aisi", request)
+        assert caught.value.code() == code and words in (caught.value.details() or "")
