@@ -45,7 +45,7 @@ def test_gap_free_seq_follows_each_batch_and_names_what_is_missing(
     assert (gap.complete, gap.head, gap.missing, gap.missing_ranges) == (2, 7, 2, [(3, 3), (6, 6)])
     assert sync.cursors(Viewer("ca-aisi"))[key] == Have(2, log[1].id, ((4, 5), (7, 7)))
     assert Have(2, log[1].id, ((4, 5), (7, 7))).wanted()[:2] == [(2, 3), (5, 6)]
-    assert sync.lag({key: 8}) == 3
+    assert sync.lags({"relay": {key: 8}}) == {"relay": 3}
 
     sync.append_synced([log[2]], "honest", 0)  # fills 3; 4 and 5 were held already
     assert store.head("us-aisi").complete == 5

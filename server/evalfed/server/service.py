@@ -189,9 +189,9 @@ class NodeService:
         """Logs missing seqs below their heads, for this node's institute only."""
         return self.store.gaps() if self._is_operator(viewer) else []
 
-    def lag(self, claimed: dict[LogKey, int]) -> int:
-        """Seqs up to a partner's claimed heads that this node lacks."""
-        return self.sync_store.lag(claimed)
+    def lags(self, links: dict[str, LinkStats]) -> dict[str, int]:
+        """Per partner, the seqs up to its claimed heads that this node lacks."""
+        return self.sync_store.lags({address: stats.heads for address, stats in links.items()})
 
     def record_count(self, viewer: Viewer) -> int:
         return self.store.count() if self._is_operator(viewer) else self.store.visible_count(viewer)

@@ -123,7 +123,9 @@ class NodeApi(NodeServicer):
                 )
             heads.append(head)
         peers = []
-        for address, stats in self.service.link_stats(viewer).items():
+        links = self.service.link_stats(viewer)
+        lags = self.service.lags(links)
+        for address, stats in links.items():
             peer = pb.PeerStatus(
                 address=address,
                 institute=stats.institute,
@@ -136,7 +138,7 @@ class NodeApi(NodeServicer):
                     pb.OriginHead(origin=o, lane=lane, seq=s)
                     for (o, lane), s in sorted(stats.heads.items())
                 ],
-                lag=self.service.lag(stats.heads),
+                lag=lags[address],
             )
             if stats.last_contact_us:
                 peer.last_contact.CopyFrom(timestamp_of_us(stats.last_contact_us))

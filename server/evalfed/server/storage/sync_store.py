@@ -108,32 +108,27 @@ def _backlog(member: bool, within_seq: bool) -> Select[Any]:
     )
 
 
-def _forks_stored_in() -> Select[Any]:
-    """The (origin, lane, seq) of forked logs where a record stored in (after_pos, upto_pos]
-    has a rival: fork evidence a partner that had everything through after_pos lacks."""
-    forked = select(logs.c.origin).where(logs.c.forked)
-    other = records.alias("other")
-    return (
-        select(records.c.origin, records.c.lane, records.c.seq)
+_other = records.alias("other")
+_FORKS_STORED_IN = (
+    select(records.c.origin, records.c.lane, records.c.seq)
+    .where(
+        records.c.pos > bindparam("after_pos"),
+        records.c.pos <= bindparam("upto_pos"),
+        records.c.origin.in_(select(logs.c.origin).where(logs.c.forked)),
+        select(_other.c.pos)
         .where(
-            records.c.pos > bindparam("after_pos"),
-            records.c.pos <= bindparam("upto_pos"),
-            records.c.origin.in_(forked),
-            select(other.c.pos)
-            .where(
-                other.c.origin == records.c.origin,
-                other.c.lane == records.c.lane,
-                other.c.seq == records.c.seq,
-                other.c.id != records.c.id,
-            )
-            .exists(),
+            _other.c.origin == records.c.origin,
+            _other.c.lane == records.c.lane,
+            _other.c.seq == records.c.seq,
+            _other.c.id != records.c.id,
         )
-        .distinct()
-        .order_by(records.c.origin, records.c.lane, records.c.seq)
+        .exists(),
     )
-
-
-_FORKS_STORED_IN = _forks_stored_in()
+    .distinct()
+    .order_by(records.c.origin, records.c.lane, records.c.seq)
+)
+"""The (origin, lane, seq) of forked logs where a record stored in (after_pos, upto_pos] has
+a rival: the fork evidence a partner that had everything through after_pos lacks."""
 
 
 @cache
@@ -247,20 +242,23 @@ class SyncStore:
                     cursors[key] = Have(complete, found.id if complete else "", tuple(held))
         return cursors
 
-    def lag(self, claimed: dict[LogKey, int]) -> int:
-        """Seqs up to a partner's `claimed` heads that this node lacks. The claims are what the
-        partner said and sent; signed heads (checkpoints) would take their place here."""
+    def lags(self, claims: dict[str, dict[LogKey, int]]) -> dict[str, int]:
+        """Per partner, the seqs up to the heads it claims (per log) that this node lacks.
+        The claims are what the partner said and sent: a liar can make its lag look larger,
+        not hide a gap. Signed heads (checkpoints) would take their place here."""
         heads = {(h.origin, h.lane): h for h in self.store.heads()}
-        lag = 0
+        lags = dict.fromkeys(claims, 0)
         with self.engine.connect() as conn:
-            for key, claim in claimed.items():
-                head = heads.get(key)
-                complete, top = (head.complete, head.seq) if head else (0, 0)
-                if claim <= complete:
-                    continue
-                held = held_count(conn, key, complete, min(claim, top)) if top > complete else 0
-                lag += claim - complete - held
-        return lag
+            for partner, claimed in claims.items():
+                for key, claim in claimed.items():
+                    head = heads.get(key)
+                    complete, top = (head.complete, head.seq) if head else (0, 0)
+                    if claim <= complete:
+                        continue
+                    upto = min(claim, top)
+                    held = held_count(conn, key, complete, upto) if upto > complete else 0
+                    lags[partner] += claim - complete - held
+        return lags
 
     def peer_cursors(self, address: str) -> PeerCursors:
         with self.engine.connect() as conn:

@@ -66,7 +66,7 @@ class LinkStats:
     """The partner's institute, as its verified node binding names it."""
     heads: dict[LogKey, int] = field(default_factory=dict)
     """The partner's heads per log as it claimed them at connection, raised by what it sends
-    (signed checkpoints would take their place: see SyncStore.lag)."""
+    (signed checkpoints would take their place: see SyncStore.lags)."""
 
 
 class _Waiting(NamedTuple):
