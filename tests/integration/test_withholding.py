@@ -332,8 +332,8 @@ def test_fork_evidence_is_bounded_and_not_sent_again_at_every_stream_start(
     request = pb.SyncRequest(have=[cursor])
     sent, batches = _sync_as(uk, federation, tmp_path / "ca", "ca-aisi", request)
     assert set(sent) == kept
-    request.forks_through_pos = batches[-1].forks_through_pos
-    assert request.forks_through_pos > 0
+    request.forks_cursor = batches[-1].forks_cursor
+    assert request.forks_cursor
     sent, _ = _sync_as(uk, federation, tmp_path / "ca", "ca-aisi", request)
     assert sent == []
 

@@ -276,28 +276,28 @@ class SeqRange(_message.Message):
     def __init__(self, low: _Optional[int] = ..., high: _Optional[int] = ...) -> None: ...
 
 class SyncRequest(_message.Message):
-    __slots__ = ("have", "follow", "embargo_through_us", "forks_through_pos")
+    __slots__ = ("have", "follow", "embargo_through_us", "forks_cursor")
     HAVE_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
     EMBARGO_THROUGH_US_FIELD_NUMBER: _ClassVar[int]
-    FORKS_THROUGH_POS_FIELD_NUMBER: _ClassVar[int]
+    FORKS_CURSOR_FIELD_NUMBER: _ClassVar[int]
     have: _containers.RepeatedCompositeFieldContainer[Cursor]
     follow: bool
     embargo_through_us: int
-    forks_through_pos: int
-    def __init__(self, have: _Optional[_Iterable[_Union[Cursor, _Mapping]]] = ..., follow: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ..., forks_through_pos: _Optional[int] = ...) -> None: ...
+    forks_cursor: bytes
+    def __init__(self, have: _Optional[_Iterable[_Union[Cursor, _Mapping]]] = ..., follow: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ..., forks_cursor: _Optional[bytes] = ...) -> None: ...
 
 class SyncBatch(_message.Message):
-    __slots__ = ("envelopes", "caught_up", "embargo_through_us", "forks_through_pos")
+    __slots__ = ("envelopes", "caught_up", "embargo_through_us", "forks_cursor")
     ENVELOPES_FIELD_NUMBER: _ClassVar[int]
     CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
     EMBARGO_THROUGH_US_FIELD_NUMBER: _ClassVar[int]
-    FORKS_THROUGH_POS_FIELD_NUMBER: _ClassVar[int]
+    FORKS_CURSOR_FIELD_NUMBER: _ClassVar[int]
     envelopes: _containers.RepeatedScalarFieldContainer[bytes]
     caught_up: bool
     embargo_through_us: int
-    forks_through_pos: int
-    def __init__(self, envelopes: _Optional[_Iterable[bytes]] = ..., caught_up: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ..., forks_through_pos: _Optional[int] = ...) -> None: ...
+    forks_cursor: bytes
+    def __init__(self, envelopes: _Optional[_Iterable[bytes]] = ..., caught_up: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ..., forks_cursor: _Optional[bytes] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ()

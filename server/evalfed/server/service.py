@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import os
 from collections.abc import Callable, Iterator, Sequence
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Row
 
 from evalfed.core.binding import verify_binding
@@ -33,9 +29,9 @@ from evalfed.core.membership import MEMBERSHIP_KINDS, Membership, MembershipStat
 from evalfed.core.names import check_digest, check_institute_id, check_record_id
 from evalfed.core.records import LogKey, check_lane
 from evalfed.core.timeutil import timestamp_of_us
-from evalfed.keys import PrivateKey
 from evalfed.server.identity import NodeIdentity
 from evalfed.server.members import MembershipKeeper
+from evalfed.server.sealing import PositionSealer
 from evalfed.server.storage.store import (
     Appended,
     Head,
@@ -54,8 +50,6 @@ from evalfed.v1.node_pb2 import Cursor, StoredRecord, SyncBatch, SyncRequest
 QUERY_KINDS = ("", "result", "correction", "retraction", *MEMBERSHIP_KINDS)
 MAX_JOIN_REQUEST_BYTES = 64 << 10
 MAX_PEER_ADDRESS = 256
-PAGE_TOKEN_KEY_LABEL = b"evalfed page token key v1"
-"""What the node key signs (deterministically, Ed25519) to derive the page token key."""
 
 
 class NodeService:
@@ -78,13 +72,19 @@ class NodeService:
         self.keeper = keeper
         self.identity = identity
         self.verifier = links.verifier
-        self.page_tokens = PageTokens(identity.key)
+        self.sealer = PositionSealer(identity.key)
+        self.page_tokens = PageTokens(self.sealer)
 
     def sync(
         self, request: SyncRequest, viewer: Viewer, active: Callable[[], bool]
     ) -> Iterator[SyncBatch]:
         """What the calling member lacks and may see; then, with follow, each new record."""
-        _require_member(viewer)
+        institute = _require_member(viewer)
+        forks_for = b"forks\0" + institute.encode()
+        try:
+            forks_through = self.sealer.open(request.forks_cursor, forks_for)
+        except ValueError:
+            forks_through = 0  # none, or another node's key's: the evidence is sent again
         cursors: dict[LogKey, Have] = {}
         for cursor in request.have:
             key = (check_institute_id(cursor.origin), check_lane(cursor.lane))
@@ -97,7 +97,8 @@ class NodeService:
             request.follow,
             request.embargo_through_us,
             active,
-            request.forks_through_pos,
+            forks_through,
+            lambda pos: self.sealer.seal(pos, forks_for),
         )
 
     def update_peers(self, add: Sequence[str], remove: Sequence[str], viewer: Viewer) -> list[str]:
@@ -279,33 +280,30 @@ def _require_member(viewer: Viewer) -> str:
 
 
 class PageTokens:
-    """Query page tokens: the position a page ended at, encrypted (AES-GCM) under a key only
-    this node's key derives, and bound to the caller and the filter. A token says nothing
-    of the records between pages, and works for nobody else and no other query."""
+    """Query page tokens: the position a page ended at, sealed (see evalfed.server.sealing)
+    for the caller and the filter. A token says nothing of the records between pages, and
+    works for nobody else and no other query."""
 
-    def __init__(self, node_key: PrivateKey) -> None:
-        secret = hashlib.sha256(node_key.sign(PAGE_TOKEN_KEY_LABEL)).digest()
-        self._aead = AESGCM(secret)
+    def __init__(self, sealer: PositionSealer) -> None:
+        self.sealer = sealer
 
     @staticmethod
     def _bound_to(viewer: Viewer, where: QueryFilter) -> bytes:
-        fields = (viewer.institute or "", where.model, where.task, where.origin, where.kind)
+        fields = ("page", viewer.institute or "", where.model, where.task, where.origin, where.kind)
         return "\0".join(fields).encode()
 
     def seal(self, pos: int, viewer: Viewer, where: QueryFilter) -> str:
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, pos.to_bytes(8, "big"), self._bound_to(viewer, where))
-        return base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+        sealed = self.sealer.seal(pos, self._bound_to(viewer, where))
+        return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 
     def open(self, token: str, viewer: Viewer, where: QueryFilter) -> int | None:
         if not token:
             return None
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            plain = self._aead.decrypt(raw[:12], raw[12:], self._bound_to(viewer, where))
-        except (ValueError, InvalidTag):
+            return self.sealer.open(raw, self._bound_to(viewer, where))
+        except ValueError:
             raise InvalidInputError(
                 "page_token is not one this node issued for this caller and query; pass "
                 "next_page_token unchanged, with the same filters"
             ) from None
-        return int.from_bytes(plain, "big")

@@ -96,7 +96,7 @@ peers = Table(
     Column("address", String(256), primary_key=True),
     Column("added_at_us", BigInteger, nullable=False),
     Column("embargo_through_us", BigInteger, nullable=False, default=0),
-    Column("forks_through_pos", BigInteger, nullable=False, server_default="0"),
+    Column("forks_cursor", LargeBinary, nullable=True),
 )
 
 join_requests = Table(

@@ -43,10 +43,10 @@ _PEER = select(peers).where(peers.c.address == bindparam("peer"))
 _LOG_STATES = select(logs.c.origin, logs.c.lane, logs.c.head_seq, logs.c.complete_seq).order_by(
     logs.c.origin, logs.c.lane
 )
-_MOVE_FORKS_CURSOR = (
+_SET_FORKS_CURSOR = (
     update(peers)
-    .where(peers.c.address == bindparam("peer"), peers.c.forks_through_pos < bindparam("through"))
-    .values(forks_through_pos=bindparam("through"))
+    .where(peers.c.address == bindparam("peer"))
+    .values(forks_cursor=bindparam("cursor"))
 )
 NO_END = (1 << 63) - 1
 """A seq past any log's end."""
@@ -194,10 +194,10 @@ class Have(NamedTuple):
 
 class PeerCursors(NamedTuple):
     """How far a partner's deliveries reached: embargo releases by time, fork evidence by
-    the partner's storage position."""
+    the partner's (opaque) fork cursor."""
 
     embargo_through_us: int = 0
-    forks_through_pos: int = 0
+    forks_cursor: bytes = b""
 
 
 @dataclass
@@ -263,7 +263,9 @@ class SyncStore:
     def peer_cursors(self, address: str) -> PeerCursors:
         with self.engine.connect() as conn:
             row = conn.execute(_PEER, {"peer": address}).first()
-        return PeerCursors(row.embargo_through_us, row.forks_through_pos) if row else PeerCursors()
+        if row is None:
+            return PeerCursors()
+        return PeerCursors(row.embargo_through_us, row.forks_cursor or b"")
 
     def others_at(self, viewer: Viewer, key: LogKey, seq: int, record_id: str) -> list[Row]:
         """Records `viewer` may see at (origin, lane, seq) other than `record_id`: fork
@@ -349,7 +351,7 @@ class SyncStore:
         batch: Sequence[VerifiedRecord],
         peer: str,
         embargo_through_us: int,
-        forks_through_pos: int = 0,
+        forks_cursor: bytes = b"",
     ) -> SyncResult:
         """Stores a partner's batch in one transaction, with the partner's cursors.
 
@@ -404,8 +406,8 @@ class SyncStore:
                     set_head(conn, key, head, seq, head_id, key in forked, complete)
             if embargo_through_us:
                 conn.execute(_MOVE_EMBARGO_CURSOR, {"peer": peer, "through": embargo_through_us})
-            if forks_through_pos:
-                conn.execute(_MOVE_FORKS_CURSOR, {"peer": peer, "through": forks_through_pos})
+            if forks_cursor:
+                conn.execute(_SET_FORKS_CURSOR, {"peer": peer, "cursor": forks_cursor})
         result.highest = {key: high for key, (_, high) in spans.items()}
         if rows:
             self.store.notify_appended(len(rows))

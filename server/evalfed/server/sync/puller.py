@@ -75,7 +75,7 @@ class _Waiting(NamedTuple):
 
     records: int
     embargo_through_us: int
-    forks_through_pos: int
+    forks_cursor: bytes
     checks: list[Future[list[Checked]]]
 
 
@@ -183,7 +183,7 @@ class PeerLink:
                 ],
                 follow=True,
                 embargo_through_us=delivered.embargo_through_us,
-                forks_through_pos=delivered.forks_through_pos,
+                forks_cursor=delivered.forks_cursor,
             )
             call = stub.Sync(request)
             self._call = call
@@ -217,7 +217,7 @@ class PeerLink:
                 if self._stop.is_set() or failure:
                     break
                 records, embargo = len(batch.envelopes), batch.embargo_through_us
-                forks = batch.forks_through_pos
+                forks = batch.forks_cursor
                 checks = self.verifier.submit(list(batch.envelopes))
                 del batch  # the message is not held while the queue is full
                 queue.put(_Waiting(records, embargo, forks, checks))
@@ -238,7 +238,7 @@ class PeerLink:
         is (at the end of a catch-up, up to 20,000 records used to be written while nothing
         else ran)."""
         checked = Verifier.results(first.checks)
-        records, embargo, forks = first.records, first.embargo_through_us, first.forks_through_pos
+        records, embargo, forks = first.records, first.embargo_through_us, first.forks_cursor
         while records < STORE_MAX_RECORDS and 2 * queue.qsize() * SYNC_BATCH_RECORDS > records:
             if (more := queue.get()) is None:
                 queue.put(None)  # seen again by the storing loop, which then ends
@@ -246,7 +246,7 @@ class PeerLink:
             checked += Verifier.results(more.checks)
             records += more.records
             embargo = max(embargo, more.embargo_through_us)
-            forks = max(forks, more.forks_through_pos)
+            forks = more.forks_cursor or forks  # the newest cursor covers the earlier ones
         self.ingest(checked, embargo, forks)
 
     def settled_stats(self) -> LinkStats:
@@ -256,7 +256,7 @@ class PeerLink:
             return self.stats
 
     def ingest(
-        self, checked: list[Checked], embargo_through_us: int, forks_through_pos: int = 0
+        self, checked: list[Checked], embargo_through_us: int, forks_cursor: bytes = b""
     ) -> None:
         """Stores checked records (one or more partner batches) in one transaction; rejected
         records are logged and counted, never stored."""
@@ -265,7 +265,7 @@ class PeerLink:
             verified = [c for c in checked if isinstance(c, VerifiedRecord)]
             rejected = [c for c in checked if not isinstance(c, VerifiedRecord)]
             result = self.store.append_synced(
-                verified, self.address, embargo_through_us, forks_through_pos
+                verified, self.address, embargo_through_us, forks_cursor
             )
             if result.new or result.forks:
                 self.on_stored(verified)

@@ -6,8 +6,8 @@ relay left is filled by any partner holding the records. Following picks up from
 storage position, so nothing is skipped or sent twice.
 Restricted records whose embargo ends are sent when it ends. Fork evidence (the records at
 one seq of one log holding several) is sent whatever the caller's cursor, once: for forks
-with a record stored after the caller's fork cursor (`forks_through_pos`), which each stream
-moves on. Void records are sent by no path.
+with a record stored after the caller's fork cursor (a storage position, handed to the
+caller sealed), which each stream moves on. Void records are sent by no path.
 """
 
 from __future__ import annotations
@@ -73,12 +73,14 @@ def sync_stream(
     embargo_through_us: int,
     active: Callable[[], bool],
     forks_through_pos: int = 0,
+    seal_forks: Callable[[int], bytes] = lambda _: b"",
 ) -> Iterator[SyncBatch]:
     """Every record `viewer` lacks and may see; with `follow`, then each new one as stored.
 
     `cursors` says, per log, what the caller holds: its gap-free seq and the id it holds
     there (a partner holding another record at that seq sends it: fork evidence), and the
-    runs it holds past a gap."""
+    runs it holds past a gap. `forks_through_pos` is where its fork cursor (opened) stands;
+    `seal_forks` seals a new one for it."""
     last_pos = store.store.max_pos()
     released_through = now_us()
     for envelopes in _batches(
@@ -99,7 +101,9 @@ def sync_stream(
         yield SyncBatch(envelopes=envelopes)
     forks_through = max(forks_through_pos, last_pos)
     yield SyncBatch(
-        caught_up=True, embargo_through_us=released_through, forks_through_pos=forks_through
+        caught_up=True,
+        embargo_through_us=released_through,
+        forks_cursor=seal_forks(forks_through),
     )
     if not follow:
         return
@@ -116,7 +120,7 @@ def sync_stream(
             for envelopes in evidence:
                 yield SyncBatch(envelopes=envelopes)
             if evidence:
-                yield SyncBatch(forks_through_pos=newest)
+                yield SyncBatch(forks_cursor=seal_forks(newest))
             forks_through = max(forks_through, newest)
         while newest > last_pos:
             rows = store.appended_since(viewer, last_pos, SYNC_BATCH_RECORDS)

@@ -1,5 +1,5 @@
 """Per log, the highest seq held with no gap before it (what sync cursors say), and per
-partner, the position through which its fork evidence was received.
+partner, the (sealed) cursor of the fork evidence it delivered.
 
 Revision ID: 0009
 Revises: 0008
@@ -23,9 +23,7 @@ def upgrade() -> None:
             sa.Column("complete_seq", sa.BigInteger(), nullable=False, server_default="0")
         )
     with op.batch_alter_table("peers") as batch:
-        batch.add_column(
-            sa.Column("forks_through_pos", sa.BigInteger(), nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("forks_cursor", sa.LargeBinary(), nullable=True))
     conn = op.get_bind()
     for origin, lane in conn.execute(sa.select(logs.c.origin, logs.c.lane)).all():
         seqs = conn.execute(
@@ -48,6 +46,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("peers") as batch:
-        batch.drop_column("forks_through_pos")
+        batch.drop_column("forks_cursor")
     with op.batch_alter_table("logs") as batch:
         batch.drop_column("complete_seq")
