@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from evalfed.client.node_client import NodeClient
+from evalfed.core.binding import sign_binding
 from evalfed.core.joins import sign_join_request
 from evalfed.core.records import sign_record
 from evalfed.core.timeutil import now_us, timestamp_of_us
 from evalfed.keys import PrivateKey
 from evalfed.v1.envelope_pb2 import Envelope
-from evalfed.v1.federation_pb2 import JoinRequest
+from evalfed.v1.federation_pb2 import JoinRequest, NodeBinding
 from evalfed.v1.record_pb2 import Record
 from tests.conftest import Federation
 
@@ -43,3 +45,10 @@ def signed_event(
     record.origin, record.seq, record.prev, record.key_id = origin, seq, prev, key.key_id
     record.issued_at.CopyFrom(timestamp_of_us(issued_at_us or now_us()))
     return sign_record(record, key)
+
+
+def rebind(client: NodeClient, key: PrivateKey) -> None:
+    """Re-signs the node's binding with the institute's new current key, as `keys rotate` does."""
+    binding = NodeBinding()
+    binding.ParseFromString(client.info.node_binding.payload)
+    client.update_binding(sign_binding(binding, key), signed_by=key)

@@ -10,16 +10,14 @@ from evalfed.client import membership_events as events
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.client.transport import connect_node
-from evalfed.core.binding import sign_binding
 from evalfed.core.errors import AuthenticationError, EvalfedError, PermissionDeniedError
 from evalfed.core.records import audience_from_text, record_id
 from evalfed.keys import PrivateKey
 from evalfed.server.identity import load_identity
-from evalfed.v1.federation_pb2 import NodeBinding
 from evalfed.v1.node_pb2 import QueryRequest, SyncRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
 from tests.conftest import Federation, wait_for
-from tests.membership import join_request, signed_event
+from tests.membership import join_request, rebind, signed_event
 from tests.partners import CraftedPartner
 from tests.results import result
 
@@ -49,13 +47,6 @@ def pending_count(node, institute: str) -> int:
 def publish(node, key: PrivateKey, body) -> str:
     with NodeClient(node.address, key) as client:
         return publish_records(client, [body])[0].id
-
-
-def rebind(client: NodeClient, key: PrivateKey) -> None:
-    """Re-signs the node's binding with the institute's new current key, as `keys rotate` does."""
-    binding = NodeBinding()
-    binding.ParseFromString(client.info.node_binding.payload)
-    client.update_binding(sign_binding(binding, key), signed_by=key)
 
 
 def rotate(node, old: PrivateKey, new: PrivateKey) -> str:

@@ -11,16 +11,14 @@ import pytest
 from evalfed.client import membership_events as events
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
-from evalfed.core.binding import sign_binding
 from evalfed.core.errors import ConflictError, PermissionDeniedError
 from evalfed.core.records import audience_from_text, record_id
 from evalfed.core.timeutil import now_us
 from evalfed.keys import PrivateKey, generate_key_files, load_private_key
 from evalfed.server.storage.store import Viewer
-from evalfed.v1.federation_pb2 import NodeBinding
 from evalfed.v1.node_pb2 import QueryRequest
 from tests.conftest import Federation, run_cli, wait_for
-from tests.membership import join_request, signed_event
+from tests.membership import join_request, rebind, signed_event
 from tests.partners import CraftedPartner
 from tests.results import result
 
@@ -78,13 +76,11 @@ def test_an_endorsement_signed_in_a_compromise_window_admits_no_one(
     fed_id = federation.charter.federation_id
     with NodeClient(us.address, old) as client:
         publish_records(client, [events.rotation(fed_id, "us-aisi", old.key_id, new, {})])
+        rebind(client, new)
     # (A revocation pushed in the same breath can be checked before the rotation is applied,
     # and is then not asked for again: a sync gap, not a membership rule.)
     wait_for(uk, lambda: len(uk.service.membership.state.members["us-aisi"].keys) == 2)
     with NodeClient(us.address, new) as client:
-        binding = NodeBinding()
-        binding.ParseFromString(client.info.node_binding.payload)
-        client.update_binding(sign_binding(binding, new))
         publish_records(client, [events.revocation(old.key_id, "stolen", leak, {})])
     for node in (us, uk):
         wait_for(node, lambda n=node: not n.service.membership.is_member("jp-aisi"))

@@ -15,7 +15,7 @@ from evalfed.core.codec import to_dict
 from evalfed.core.records import audience_text, kind_of, parse_record, result_of
 from evalfed.core.timeutil import iso_of_us, timestamp_us
 from evalfed.keys import PublicKey
-from evalfed.v1.node_pb2 import GetStatusResponse, ListMembersResponse, StoredRecord
+from evalfed.v1.node_pb2 import GetStatusResponse, ListMembersResponse, OriginHead, StoredRecord
 from evalfed.v1.record_pb2 import EvaluationResult, Metric
 
 if TYPE_CHECKING:
@@ -115,17 +115,24 @@ def charter(console: Console, verified: VerifiedCharter) -> None:
 
 
 def status(console: Console, status: GetStatusResponse) -> None:
-    """The node, its partners' links and lag, and the heads of each log (origin and lane)."""
+    """The node, its partners' links and lag, and the heads of each log (origin and lane)
+    with the seqs missing below them (a gap: withheld, or not received yet)."""
     console.print(f"node of {status.institute}, federation {status.federation_id[:16]}")
     console.print(f"{status.records} record(s) held")
     if status.forked_origins:
         console.print(f"[bold red]FORKED origins: {', '.join(status.forked_origins)}[/]")
+    gapped = [h for h in status.heads if h.missing]
+    if gapped:
+        missing = sum(h.missing for h in gapped)
+        console.print(
+            f"[bold yellow]GAPS: {missing} record(s) missing in {len(gapped)} log(s); "
+            "partners that hold them fill them[/]"
+        )
     ours = {(h.origin, h.lane): h.seq for h in status.heads}
     partners = Table(title="partners")
     for column in ("partner", "institute", "state", "last contact", "received", "rejected", "lag"):
         partners.add_column(column)
     for peer in status.peers:
-        lag = sum(max(0, h.seq - ours.get((h.origin, h.lane), 0)) for h in peer.heads)
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(peer.rejected_by_reason.items()))
         contact = (
             iso_of_us(timestamp_us(peer.last_contact)) if peer.HasField("last_contact") else "never"
@@ -138,16 +145,18 @@ def status(console: Console, status: GetStatusResponse) -> None:
             contact,
             str(peer.received),
             f"{peer.rejected}" + (f" ({reasons})" if reasons else ""),
-            str(lag),
+            str(peer.lag),
         )
     console.print(partners)
     heads = Table(title="heads")
     columns = [
-        "origin", "lane", "here", *[p.institute or p.address for p in status.peers], "forked"
+        "origin", "lane", "here", *[p.institute or p.address for p in status.peers], "missing",
+        "forked",
     ]  # fmt: skip
     for column in columns:
         heads.add_column(column)
     forked = {(h.origin, h.lane) for h in status.heads if h.forked}
+    gaps = {(h.origin, h.lane): _missing(h) for h in gapped}
     logs = sorted(set(ours) | {(h.origin, h.lane) for p in status.peers for h in p.heads})
     for key in logs:
         at_peers = [
@@ -155,8 +164,16 @@ def status(console: Console, status: GetStatusResponse) -> None:
         ]
         lane = key[1] or "members"
         mark = "FORKED" if key in forked else ""
-        heads.add_row(key[0], lane, str(ours.get(key, 0)), *at_peers, mark)
+        heads.add_row(key[0], lane, str(ours.get(key, 0)), *at_peers, gaps.get(key, ""), mark)
     console.print(heads)
+
+
+def _missing(head: OriginHead) -> str:
+    """A log's missing seqs: how many, and which (the first ranges the node names)."""
+    ranges = ", ".join(str(r.low) if r.low == r.high else f"{r.low}-{r.high}"
+                       for r in head.missing_ranges)  # fmt: skip
+    more = ", ..." if sum(r.high - r.low + 1 for r in head.missing_ranges) < head.missing else ""
+    return f"{head.missing} ({ranges}{more})"
 
 
 def compare_table(console: Console, rows: Sequence[Row]) -> None:

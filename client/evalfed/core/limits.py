@@ -88,3 +88,13 @@ node's max_workers (16 by default) and 4 workers answer unary calls whatever str
 MAX_CONCURRENT_RPCS = 64
 """Calls a node runs or queues at once (gRPC maximum_concurrent_rpcs); past it a call gets
 RESOURCE_EXHAUSTED at once instead of waiting behind the others."""
+
+# --- sync gaps ---
+MAX_GAP_RANGES = 64
+"""Ranges of seqs held past a gap that one cursor names, and missing ranges status shows, per
+log. A cursor naming more is refused; a node holding more names the first ones, and what the
+partner then sends again is skipped as duplicates."""
+
+MAX_FORK_RIVALS = 2
+"""Records kept at one (origin, lane, seq) besides the first: two signed records at one seq
+prove a fork, and more add nothing but storage; further ones are rejected ("forklimit")."""

@@ -260,36 +260,50 @@ class GetInfoResponse(_message.Message):
     def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., charter: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., version: _Optional[str] = ..., insecure: _Optional[bool] = ..., node_binding: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., membership: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ...) -> None: ...
 
 class Cursor(_message.Message):
-    __slots__ = ("origin", "seq", "id", "lane")
+    __slots__ = ("origin", "seq", "id", "lane", "held")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     LANE_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
     origin: str
     seq: int
     id: str
     lane: str
-    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ..., lane: _Optional[str] = ...) -> None: ...
+    held: _containers.RepeatedCompositeFieldContainer[SeqRange]
+    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ..., lane: _Optional[str] = ..., held: _Optional[_Iterable[_Union[SeqRange, _Mapping]]] = ...) -> None: ...
+
+class SeqRange(_message.Message):
+    __slots__ = ("low", "high")
+    LOW_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    low: int
+    high: int
+    def __init__(self, low: _Optional[int] = ..., high: _Optional[int] = ...) -> None: ...
 
 class SyncRequest(_message.Message):
-    __slots__ = ("have", "follow", "embargo_through_us")
+    __slots__ = ("have", "follow", "embargo_through_us", "forks_cursor")
     HAVE_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
     EMBARGO_THROUGH_US_FIELD_NUMBER: _ClassVar[int]
+    FORKS_CURSOR_FIELD_NUMBER: _ClassVar[int]
     have: _containers.RepeatedCompositeFieldContainer[Cursor]
     follow: bool
     embargo_through_us: int
-    def __init__(self, have: _Optional[_Iterable[_Union[Cursor, _Mapping]]] = ..., follow: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ...) -> None: ...
+    forks_cursor: bytes
+    def __init__(self, have: _Optional[_Iterable[_Union[Cursor, _Mapping]]] = ..., follow: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ..., forks_cursor: _Optional[bytes] = ...) -> None: ...
 
 class SyncBatch(_message.Message):
-    __slots__ = ("envelopes", "caught_up", "embargo_through_us")
+    __slots__ = ("envelopes", "caught_up", "embargo_through_us", "forks_cursor")
     ENVELOPES_FIELD_NUMBER: _ClassVar[int]
     CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
     EMBARGO_THROUGH_US_FIELD_NUMBER: _ClassVar[int]
+    FORKS_CURSOR_FIELD_NUMBER: _ClassVar[int]
     envelopes: _containers.RepeatedScalarFieldContainer[bytes]
     caught_up: bool
     embargo_through_us: int
-    def __init__(self, envelopes: _Optional[_Iterable[bytes]] = ..., caught_up: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ...) -> None: ...
+    forks_cursor: bytes
+    def __init__(self, envelopes: _Optional[_Iterable[bytes]] = ..., caught_up: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ..., forks_cursor: _Optional[bytes] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ("page_size", "page_token")
@@ -318,21 +332,27 @@ class GetStatusResponse(_message.Message):
     def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., heads: _Optional[_Iterable[_Union[OriginHead, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., forked_origins: _Optional[_Iterable[str]] = ..., records: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class OriginHead(_message.Message):
-    __slots__ = ("origin", "seq", "id", "forked", "lane")
+    __slots__ = ("origin", "seq", "id", "forked", "lane", "complete_seq", "missing", "missing_ranges")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     FORKED_FIELD_NUMBER: _ClassVar[int]
     LANE_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_SEQ_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    MISSING_RANGES_FIELD_NUMBER: _ClassVar[int]
     origin: str
     seq: int
     id: str
     forked: bool
     lane: str
-    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ..., forked: _Optional[bool] = ..., lane: _Optional[str] = ...) -> None: ...
+    complete_seq: int
+    missing: int
+    missing_ranges: _containers.RepeatedCompositeFieldContainer[SeqRange]
+    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., id: _Optional[str] = ..., forked: _Optional[bool] = ..., lane: _Optional[str] = ..., complete_seq: _Optional[int] = ..., missing: _Optional[int] = ..., missing_ranges: _Optional[_Iterable[_Union[SeqRange, _Mapping]]] = ...) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ("address", "institute", "state", "last_contact", "received", "rejected", "rejected_by_reason", "last_error", "heads")
+    __slots__ = ("address", "institute", "state", "last_contact", "received", "rejected", "rejected_by_reason", "last_error", "heads", "lag")
     class RejectedByReasonEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -349,6 +369,7 @@ class PeerStatus(_message.Message):
     REJECTED_BY_REASON_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     HEADS_FIELD_NUMBER: _ClassVar[int]
+    LAG_FIELD_NUMBER: _ClassVar[int]
     address: str
     institute: str
     state: str
@@ -358,4 +379,5 @@ class PeerStatus(_message.Message):
     rejected_by_reason: _containers.ScalarMap[str, int]
     last_error: str
     heads: _containers.RepeatedCompositeFieldContainer[OriginHead]
-    def __init__(self, address: _Optional[str] = ..., institute: _Optional[str] = ..., state: _Optional[str] = ..., last_contact: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received: _Optional[int] = ..., rejected: _Optional[int] = ..., rejected_by_reason: _Optional[_Mapping[str, int]] = ..., last_error: _Optional[str] = ..., heads: _Optional[_Iterable[_Union[OriginHead, _Mapping]]] = ...) -> None: ...
+    lag: int
+    def __init__(self, address: _Optional[str] = ..., institute: _Optional[str] = ..., state: _Optional[str] = ..., last_contact: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received: _Optional[int] = ..., rejected: _Optional[int] = ..., rejected_by_reason: _Optional[_Mapping[str, int]] = ..., last_error: _Optional[str] = ..., heads: _Optional[_Iterable[_Union[OriginHead, _Mapping]]] = ..., lag: _Optional[int] = ...) -> None: ...

@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
@@ -41,6 +40,7 @@ from evalfed.server.storage.store import RecordStore
 from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.streams import StreamSlots
 from evalfed.server.sync.manager import SyncManager
+from evalfed.server.sync.puller import OpenPartner
 from evalfed.server.verifier import Verifier
 from evalfed.v1 import node_pb2
 from evalfed.v1.node_pb2_grpc import NodeStub, add_NodeServicer_to_server
@@ -106,19 +106,20 @@ def load_membership(config: NodeConfig) -> Membership:
     return Membership(verify_charter(envelope_from_json(text, "the federation charter")))
 
 
-def peer_opener(
-    identity: NodeIdentity, membership: Membership
-) -> Callable[[str], tuple[grpc.Channel, NodeStub]]:
+def peer_opener(identity: NodeIdentity, membership: Membership) -> OpenPartner:
     """Opens checked channels to partners (TLS pinned by their binding; plain on loopback
     only), every call signed by this node's key under its binding. A partner's binding is
-    checked against this node's live `membership` plus the records the partner sends."""
+    checked against this node's live `membership` plus the records the partner sends. With
+    each, the partner's institute: the one its verified binding names (on plain loopback, a
+    demo, the one it names itself, as nothing can be verified there)."""
 
-    def open_stub(address: str) -> tuple[grpc.Channel, NodeStub]:
+    def open_stub(address: str) -> tuple[grpc.Channel, NodeStub, str | None]:
         signer = CallSigner(
             identity.key, identity.institute, membership.federation_id, identity.binding_bytes
         )
-        channel = connect_node(address, membership).channel(signer)
-        return channel, NodeStub(channel)
+        connection = connect_node(address, membership)
+        channel = connection.channel(signer)
+        return channel, NodeStub(channel), connection.info.institute or None
 
     return open_stub
 

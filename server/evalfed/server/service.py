@@ -22,6 +22,7 @@ from evalfed.core.joins import join_request_id, verify_join_request
 from evalfed.core.limits import (
     DEFAULT_PAGE_SIZE,
     MAX_FIND_DIGESTS,
+    MAX_GAP_RANGES,
     MAX_PAGE_SIZE,
     MAX_PUBLISH_BATCH,
     MAX_STATUS_PAGE,
@@ -34,13 +35,22 @@ from evalfed.server.identity import NodeIdentity
 from evalfed.server.join_limits import JoinRequestLimits
 from evalfed.server.members import MembershipKeeper
 from evalfed.server.pages import page_after
-from evalfed.server.storage.store import Appended, Head, QueryFilter, RecordStore, Viewer
+from evalfed.server.sealing import PositionSealer
+from evalfed.server.storage.store import (
+    Appended,
+    Head,
+    LogGap,
+    QueryFilter,
+    RecordStore,
+    Viewer,
+)
+from evalfed.server.storage.sync_store import Have
 from evalfed.server.streams import StreamSlots
 from evalfed.server.sync.manager import SyncManager
 from evalfed.server.sync.puller import LinkStats
 from evalfed.server.sync.sender import sync_stream
 from evalfed.v1.envelope_pb2 import Bundle, Envelope
-from evalfed.v1.node_pb2 import StoredRecord, SyncBatch, SyncRequest
+from evalfed.v1.node_pb2 import Cursor, StoredRecord, SyncBatch, SyncRequest
 
 QUERY_KINDS = ("", "result", "correction", "retraction", *MEMBERSHIP_KINDS)
 MAX_JOIN_REQUEST_BYTES = 64 << 10
@@ -82,21 +92,35 @@ class NodeService:
         self.verifier = links.verifier
         self.streams = streams or StreamSlots()
         self.join_requests = join_requests or JoinRequestLimits(keeper)
+        self.sealer = PositionSealer(identity.key)
+        self.page_tokens = PageTokens(self.sealer)
 
     def sync(
         self, request: SyncRequest, viewer: Viewer, active: Callable[[], bool]
     ) -> Iterator[SyncBatch]:
         """What the calling member lacks and may see; then, with follow, each new record."""
         institute = _require_member(viewer)
-        cursors: dict[LogKey, tuple[int, str]] = {}
+        forks_for = b"forks\0" + institute.encode()
+        try:
+            forks_through = self.sealer.open(request.forks_cursor, forks_for)
+        except ValueError:
+            forks_through = 0  # none, or another node's key's: the evidence is sent again
+        cursors: dict[LogKey, Have] = {}
         for cursor in request.have:
             key = (check_institute_id(cursor.origin), check_lane(cursor.lane))
-            if cursor.seq >= cursors.get(key, (0, ""))[0]:
-                cursors[key] = (cursor.seq, cursor.id)
+            if key not in cursors or cursor.seq >= cursors[key].seq:
+                cursors[key] = Have(cursor.seq, cursor.id, _held_runs(cursor))
         held = set(self.store.logs())  # a cursor of a log not held here costs no lookup
         cursors = {key: cursor for key, cursor in cursors.items() if key in held}
         stream = sync_stream(
-            self.sync_store, viewer, cursors, request.follow, request.embargo_through_us, active
+            self.sync_store,
+            viewer,
+            cursors,
+            request.follow,
+            request.embargo_through_us,
+            active,
+            forks_through,
+            lambda pos: self.sealer.seal(pos, forks_for),
         )
         return self.streams.held(institute, stream)
 
@@ -211,6 +235,14 @@ class NodeService:
             next_page_token=token,
         )
 
+    def gaps(self, viewer: Viewer) -> list[LogGap]:
+        """Logs missing seqs below their heads, for this node's institute only."""
+        return self.store.gaps() if self._is_operator(viewer) else []
+
+    def lags(self, links: dict[str, LinkStats]) -> dict[str, int]:
+        """Per partner, the seqs up to its claimed heads that this node lacks."""
+        return self.sync_store.lags({address: stats.heads for address, stats in links.items()})
+
     def record_count(self, viewer: Viewer) -> int:
         return self.store.count() if self._is_operator(viewer) else self.store.visible_count(viewer)
 
@@ -228,7 +260,7 @@ class NodeService:
         row = self.store.get(check_record_id(record_id), viewer)
         if row is None:
             raise NotFoundError(f"no record {record_id} that you may see is held here")
-        return self._stored([row])[0]
+        return self._stored([row], viewer)[0]
 
     def bundle(self, stored: StoredRecord) -> Bundle:
         return Bundle(
@@ -247,15 +279,16 @@ class NodeService:
         if page_size > MAX_PAGE_SIZE:
             raise LimitError(f"page_size {page_size} is over MAX_PAGE_SIZE={MAX_PAGE_SIZE}")
         size = page_size or DEFAULT_PAGE_SIZE
-        rows = self.store.query(where, viewer, size + 1, _decode_token(page_token))
+        before_pos = self.page_tokens.open(page_token, viewer, where)
+        rows = self.store.query(where, viewer, size + 1, before_pos)
         more = len(rows) > size
         rows = rows[:size]
-        token = _encode_token(rows[-1].pos) if more and rows else ""
-        return self._stored(rows), token
+        token = self.page_tokens.seal(rows[-1].pos, viewer, where) if more and rows else ""
+        return self._stored(rows, viewer), token
 
-    def _stored(self, rows: list[Row]) -> list[StoredRecord]:
+    def _stored(self, rows: list[Row], viewer: Viewer) -> list[StoredRecord]:
         superseded = self.store.superseded(r.id for r in rows)
-        forked = self.store.forked_origins()
+        forked = self.store.forked_origins_seen_by(viewer) if rows else set()
         out = []
         for row in rows:
             stored = StoredRecord(
@@ -285,25 +318,56 @@ def operator_only(institute: str | None, operator: str) -> None:
         )
 
 
+def _held_runs(cursor: Cursor) -> tuple[tuple[int, int], ...]:
+    """A cursor's runs held past its gap, checked: ascending, apart, past its seq."""
+    if len(cursor.held) > MAX_GAP_RANGES:
+        raise LimitError(
+            f"a cursor of {cursor.origin} names {len(cursor.held)} held ranges, over "
+            f"MAX_GAP_RANGES={MAX_GAP_RANGES}; name the first ones"
+        )
+    runs, after = [], cursor.seq
+    for run in cursor.held:
+        if not after + 1 < run.low <= run.high:
+            raise InvalidInputError(
+                f"the held ranges of the cursor of {cursor.origin} must be ascending, apart, "
+                f"and past its seq {cursor.seq}; {run.low}..{run.high} is not"
+            )
+        runs.append((run.low, run.high))
+        after = run.high
+    return tuple(runs)
+
+
 def _require_member(viewer: Viewer) -> str:
     if viewer.institute is None:
         raise AuthenticationError("this call needs a member's signed credentials (--key KEYFILE)")
     return viewer.institute
 
 
-def _encode_token(pos: int) -> str:
-    return base64.urlsafe_b64encode(f"pos:{pos}".encode()).decode()
+class PageTokens:
+    """Query page tokens: the position a page ended at, sealed (see evalfed.server.sealing)
+    for the caller and the filter. A token says nothing of the records between pages, and
+    works for nobody else and no other query."""
 
+    def __init__(self, sealer: PositionSealer) -> None:
+        self.sealer = sealer
 
-def _decode_token(token: str) -> int | None:
-    if not token:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-        if not text.startswith("pos:"):
-            raise ValueError
-        return int(text[4:])
-    except ValueError:
-        raise InvalidInputError(
-            "page_token is not one this node issued; pass next_page_token unchanged"
-        ) from None
+    @staticmethod
+    def _bound_to(viewer: Viewer, where: QueryFilter) -> bytes:
+        fields = ("page", viewer.institute or "", where.model, where.task, where.origin, where.kind)
+        return "\0".join(fields).encode()
+
+    def seal(self, pos: int, viewer: Viewer, where: QueryFilter) -> str:
+        sealed = self.sealer.seal(pos, self._bound_to(viewer, where))
+        return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+    def open(self, token: str, viewer: Viewer, where: QueryFilter) -> int | None:
+        if not token:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            return self.sealer.open(raw, self._bound_to(viewer, where))
+        except ValueError:
+            raise InvalidInputError(
+                "page_token is not one this node issued for this caller and query; pass "
+                "next_page_token unchanged, with the same filters"
+            ) from None

@@ -111,11 +111,21 @@ class NodeApi(NodeServicer):
     ) -> pb.GetStatusResponse:
         viewer = current_viewer()
         page = self.service.status_page(viewer, request.page_size, request.page_token)
-        heads = [
-            pb.OriginHead(origin=h.origin, seq=h.seq, id=h.id, forked=h.forked, lane=h.lane)
-            for h in page.heads
-        ]
+        gaps = {(g.origin, g.lane): g for g in self.service.gaps(viewer)}
+        heads = []
+        for h in page.heads:
+            head = pb.OriginHead(
+                origin=h.origin, seq=h.seq, id=h.id, forked=h.forked, lane=h.lane,
+                complete_seq=h.complete,
+            )  # fmt: skip
+            if gap := gaps.get((h.origin, h.lane)):
+                head.missing = gap.missing
+                head.missing_ranges.extend(
+                    pb.SeqRange(low=low, high=high) for low, high in gap.missing_ranges
+                )
+            heads.append(head)
         peers = []
+        lags = self.service.lags(page.links)
         for address, stats in page.links.items():
             peer = pb.PeerStatus(
                 address=address,
@@ -129,6 +139,7 @@ class NodeApi(NodeServicer):
                     pb.OriginHead(origin=o, lane=lane, seq=s)
                     for (o, lane), s in sorted(page.peer_heads[address].items())
                 ],
+                lag=lags[address],
             )
             if stats.last_contact_us:
                 peer.last_contact.CopyFrom(timestamp_of_us(stats.last_contact_us))

@@ -86,6 +86,8 @@ logs = Table(
     Column("head_seq", BigInteger, nullable=False),
     Column("head_id", ID, nullable=False),
     Column("forked", Boolean, nullable=False, default=False),
+    # The highest seq held with no gap before it: what sync cursors say.
+    Column("complete_seq", BigInteger, nullable=False, server_default="0"),
 )
 
 peers = Table(
@@ -94,6 +96,7 @@ peers = Table(
     Column("address", String(256), primary_key=True),
     Column("added_at_us", BigInteger, nullable=False),
     Column("embargo_through_us", BigInteger, nullable=False, default=0),
+    Column("forks_cursor", LargeBinary, nullable=True),
 )
 
 join_requests = Table(

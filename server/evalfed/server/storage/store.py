@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, distinct, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from evalfed.core.chain import check_issued_after, seq_spans
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ConflictError
-from evalfed.core.limits import MAX_LANES_PER_ORIGIN
+from evalfed.core.limits import MAX_GAP_RANGES, MAX_LANES_PER_ORIGIN
 from evalfed.core.records import INSTITUTES, MEMBERS_LANE, PUBLIC, LogKey, RecordFacts
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.lanes import check_lanes
@@ -55,6 +55,21 @@ class Head:
     id: str
     forked: bool = False
     lane: str = MEMBERS_LANE
+    complete: int = 0
+    """The highest seq held with no gap before it (the node's own view; 0 in others')."""
+
+
+@dataclass(frozen=True)
+class LogGap:
+    """Seqs of a log missing below its head: what a relay withheld, or has not sent yet."""
+
+    origin: str
+    lane: str
+    complete: int
+    head: int
+    missing: int
+    missing_ranges: list[tuple[int, int]]
+    """The first MAX_GAP_RANGES ranges of missing seqs, (low, high) both included."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,8 @@ _LOGS = select(logs.c.origin, logs.c.lane).order_by(logs.c.origin, logs.c.lane)
 _HEADS = select(logs).order_by(logs.c.origin, logs.c.lane)
 _COUNT = select(func.count()).select_from(records)
 _FORKED_ORIGINS = select(logs.c.origin).where(logs.c.forked)
+_FORKED_LOGS = select(logs.c.origin, logs.c.lane).where(logs.c.forked)
+_GAPPED_LOGS = select(logs).where(logs.c.head_seq > logs.c.complete_seq)
 _SUPERSEDING = select(records.c.target, records.c.kind, records.c.id).where(
     records.c.target.in_(bindparam("targets", expanding=True)),
     HAS_TARGET,
@@ -159,7 +176,10 @@ _SET_HEAD = (
     update(logs)
     .where(_IS_LOG)
     .values(
-        head_seq=bindparam("new_seq"), head_id=bindparam("new_id"), forked=bindparam("new_forked")
+        head_seq=bindparam("new_seq"),
+        head_id=bindparam("new_id"),
+        forked=bindparam("new_forked"),
+        complete_seq=bindparam("new_complete"),
     )
 )
 _ISSUED_AT = select(records.c.issued_at_us).where(
@@ -184,6 +204,60 @@ def _visible_top(member: bool, valid_only: bool) -> Select[Any]:
         .order_by(records.c.seq.desc(), records.c.id.desc())
         .limit(1)
     )
+
+
+@cache
+def _visible_in_log(member: bool) -> Select[Any]:
+    return select(records.c.pos).where(IN_LOG, visible_clause(member)).limit(1)
+
+
+_held_seqs = (
+    select(records.c.seq)
+    .where(IN_LOG, records.c.seq > bindparam("after_seq"), records.c.seq <= bindparam("upto_seq"))
+    .distinct()
+    .subquery()
+)
+_islands = select(
+    _held_seqs.c.seq,
+    (_held_seqs.c.seq - func.row_number().over(order_by=_held_seqs.c.seq)).label("island"),
+).subquery()
+_HELD_RANGES = (
+    select(func.min(_islands.c.seq).label("low"), func.max(_islands.c.seq).label("high"))
+    .group_by(_islands.c.island)
+    .order_by(func.min(_islands.c.seq))
+    .limit(bindparam("ranges"))
+)
+_HELD_COUNT = select(func.count(distinct(records.c.seq))).where(
+    IN_LOG, records.c.seq > bindparam("after_seq"), records.c.seq <= bindparam("upto_seq")
+)
+_NO_END = (1 << 63) - 1
+
+
+def held_ranges(
+    conn: Connection, key: LogKey, after_seq: int, limit: int, upto_seq: int = _NO_END
+) -> list[tuple[int, int]]:
+    """The first `limit` runs of seqs held in (after_seq, upto_seq], as (low, high): one walk
+    along the log's index (run only for logs with a gap)."""
+    params = {**log_params(key), "after_seq": after_seq, "upto_seq": upto_seq, "ranges": limit}
+    return [(r.low, r.high) for r in conn.execute(_HELD_RANGES, params)]
+
+
+def held_count(conn: Connection, key: LogKey, after_seq: int, upto_seq: int) -> int:
+    """How many distinct seqs of the log are held in (after_seq, upto_seq]."""
+    params = {**log_params(key), "after_seq": after_seq, "upto_seq": upto_seq}
+    return int(conn.execute(_HELD_COUNT, params).scalar() or 0)
+
+
+def missing_between(held: list[tuple[int, int]], after: int, upto: int) -> list[tuple[int, int]]:
+    """The runs of seqs in (after, upto] outside the `held` runs (ascending, within it)."""
+    missing, low = [], after + 1
+    for held_low, held_high in held:
+        if held_low > low:
+            missing.append((low, held_low - 1))
+        low = held_high + 1
+    if low <= upto:
+        missing.append((low, upto))
+    return missing
 
 
 @cache
@@ -285,7 +359,26 @@ class RecordStore:
     def heads(self) -> list[Head]:
         with self.engine.connect() as conn:
             rows = conn.execute(_HEADS).all()
-        return [Head(r.origin, r.head_seq, r.head_id, r.forked, r.lane) for r in rows]
+        return [
+            Head(r.origin, r.head_seq, r.head_id, r.forked, r.lane, r.complete_seq) for r in rows
+        ]
+
+    def gaps(self) -> list[LogGap]:
+        """Every log missing seqs below its head, with what is missing. Logs without a gap
+        (complete_seq at the head, kept with each batch) cost nothing here."""
+        gaps = []
+        with self.engine.connect() as conn:
+            for row in conn.execute(_GAPPED_LOGS).all():
+                key, complete, head = (row.origin, row.lane), row.complete_seq, row.head_seq
+                held = held_ranges(conn, key, complete, MAX_GAP_RANGES + 1)
+                ranges = missing_between(held, complete, head)[:MAX_GAP_RANGES]
+                missing = head - complete - held_count(conn, key, complete, head)
+                gaps.append(LogGap(*key, complete, head, missing, ranges))
+        return gaps
+
+    def missing_records(self) -> int:
+        """Seqs missing below the heads of all logs: node-wide, for metrics."""
+        return sum(gap.missing for gap in self.gaps())
 
     def visible_heads(self, viewer: Viewer, valid_only: bool = True) -> list[Head]:
         """Per log, the last record `viewer` may see (what it may know of it), valid ones only
@@ -343,6 +436,18 @@ class RecordStore:
         with self.engine.connect() as conn:
             return set(conn.execute(_FORKED_ORIGINS).scalars())
 
+    def forked_origins_seen_by(self, viewer: Viewer) -> set[str]:
+        """Origins with a forked log that `viewer` may see (a fork of a lane it may not see
+        is not told to it)."""
+        query = _visible_in_log(viewer.is_member)
+        params = viewer_params(viewer, now_us())
+        with self.engine.connect() as conn:
+            return {
+                origin
+                for origin, lane in conn.execute(_FORKED_LOGS).all()
+                if conn.execute(query, {**params, **log_params((origin, lane))}).first()
+            }
+
     # -- writes ------------------------------------------------------------------------------
 
     def append_own(self, batch: Sequence[VerifiedRecord], received_from: str) -> list[Appended]:
@@ -398,8 +503,10 @@ class RecordStore:
             if rows:
                 insert_rows(conn, rows)
                 for key, (seq, head_id, _) in heads.items():
-                    if (seq, head_id) != (old_heads[key].seq, old_heads[key].id):
-                        set_head(conn, key, old_heads[key], seq, head_id)
+                    old = old_heads[key]
+                    if (seq, head_id) != (old.seq, old.id):
+                        complete = seq if old.complete == old.seq else old.complete
+                        set_head(conn, key, old, seq, head_id, complete=complete)
         if rows:
             self.notify_appended(len(rows))
         return results
@@ -459,13 +566,21 @@ def head_of(conn: Connection, key: LogKey, for_update: bool = False) -> Head:
     row = conn.execute(_HEAD_FOR_UPDATE if for_update else _HEAD, log_params(key)).first()
     if row is None:
         return Head(key[0], 0, "", lane=key[1])
-    return Head(key[0], row.head_seq, row.head_id, row.forked, key[1])
+    return Head(key[0], row.head_seq, row.head_id, row.forked, key[1], row.complete_seq)
 
 
 def set_head(
-    conn: Connection, key: LogKey, old: Head, seq: int, head_id: str, forked: bool = False
+    conn: Connection,
+    key: LogKey,
+    old: Head,
+    seq: int,
+    head_id: str,
+    forked: bool = False,
+    complete: int | None = None,
 ) -> None:
+    """Moves a log's head (the highest seq held), its fork flag, and its gap-free seq."""
     forked = old.forked or forked
+    complete = old.complete if complete is None else complete
     if old.seq == 0 and not old.id and conn.execute(_HEAD, log_params(key)).first() is None:
         conn.execute(
             logs.insert(),
@@ -475,12 +590,12 @@ def set_head(
                 "head_seq": seq,
                 "head_id": head_id,
                 "forked": forked,
+                "complete_seq": complete,
             },
         )
         return
-    conn.execute(
-        _SET_HEAD, {**log_params(key), "new_seq": seq, "new_id": head_id, "new_forked": forked}
-    )
+    params = {"new_seq": seq, "new_id": head_id, "new_forked": forked, "new_complete": complete}
+    conn.execute(_SET_HEAD, {**log_params(key), **params})
 
 
 def stored_results(

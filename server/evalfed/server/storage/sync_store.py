@@ -1,12 +1,16 @@
 """Storage for sync: cursors and partners, the backlog a partner lacks, and storing a
-partner's batch (with its progress) in one transaction."""
+partner's batch (with its progress) in one transaction.
+
+A cursor says the highest seq held with no gap before it (`logs.complete_seq`, moved in the
+transaction that stores each batch) and the runs held past a gap, so every partner that
+holds a missing record sends it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, func, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
@@ -14,6 +18,7 @@ from sqlalchemy.engine import Connection, Row
 from evalfed.core.chain import Fit, HeldIds, place, seq_spans
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ChainError
+from evalfed.core.limits import MAX_FORK_RIVALS, MAX_GAP_RANGES
 from evalfed.core.records import INSTITUTES, LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.lanes import within_lane_cap
@@ -24,6 +29,8 @@ from evalfed.server.storage.store import (
     RecordStore,
     Viewer,
     head_of,
+    held_count,
+    held_ranges,
     insert_rows,
     log_params,
     row_of,
@@ -33,6 +40,17 @@ from evalfed.server.storage.store import (
 )
 
 _PEERS = select(peers).order_by(peers.c.added_at_us, peers.c.address)
+_PEER = select(peers).where(peers.c.address == bindparam("peer"))
+_LOG_STATES = select(logs.c.origin, logs.c.lane, logs.c.head_seq, logs.c.complete_seq).order_by(
+    logs.c.origin, logs.c.lane
+)
+_SET_FORKS_CURSOR = (
+    update(peers)
+    .where(peers.c.address == bindparam("peer"))
+    .values(forks_cursor=bindparam("cursor"))
+)
+NO_END = (1 << 63) - 1
+"""A seq past any log's end."""
 _NEXT_EMBARGO_END = select(func.min(records.c.embargo_until_us)).where(
     records.c.audience_scope == INSTITUTES, records.c.embargo_until_us > bindparam("after_us")
 )
@@ -47,18 +65,30 @@ _HELD_IN_SPAN = select(records.c.seq, records.c.id, records.c.issued_at_us).wher
 
 
 @cache
+def _visible_at(member: bool) -> Select[Any]:
+    return (
+        select(records.c.id)
+        .where(IN_LOG, records.c.seq == bindparam("at_seq"), visible_clause(member))
+        .order_by(records.c.id)
+        .limit(1)
+    )
+
+
+@cache
 def _others_at(member: bool) -> Select[Any]:
     return select(records.c.envelope).where(
         IN_LOG,
         records.c.seq == bindparam("at_seq"),
         records.c.id != bindparam("at_id"),
+        records.c.void_reason == "",
         visible_clause(member),
     )
 
 
 @cache
 def _backlog(member: bool, within_seq: bool) -> Select[Any]:
-    """A page of one log after (after_seq, after_id), or after after_seq unless `within_seq`."""
+    """A page of one log after (after_seq, after_id), or after after_seq unless `within_seq`,
+    up to through_seq."""
     past = (
         tuple_(records.c.seq, records.c.id) > tuple_(bindparam("after_seq"), bindparam("after_id"))
         if within_seq
@@ -69,6 +99,7 @@ def _backlog(member: bool, within_seq: bool) -> Select[Any]:
         .where(
             IN_LOG,
             past,
+            records.c.seq <= bindparam("through_seq"),
             records.c.pos <= bindparam("max_pos"),
             records.c.void_reason == "",
             visible_clause(member),
@@ -78,25 +109,40 @@ def _backlog(member: bool, within_seq: bool) -> Select[Any]:
     )
 
 
+_other = records.alias("other")
+_FORKS_STORED_IN = (
+    select(records.c.origin, records.c.lane, records.c.seq)
+    .where(
+        records.c.pos > bindparam("after_pos"),
+        records.c.pos <= bindparam("upto_pos"),
+        records.c.origin.in_(select(logs.c.origin).where(logs.c.forked)),
+        select(_other.c.pos)
+        .where(
+            _other.c.origin == records.c.origin,
+            _other.c.lane == records.c.lane,
+            _other.c.seq == records.c.seq,
+            _other.c.id != records.c.id,
+        )
+        .exists(),
+    )
+    .distinct()
+    .order_by(records.c.origin, records.c.lane, records.c.seq)
+)
+"""The (origin, lane, seq) of forked logs where a record stored in (after_pos, upto_pos] has
+a rival: the fork evidence a partner that had everything through after_pos lacks."""
+
+
 @cache
-def _fork_evidence(member: bool) -> Select[Any]:
-    forked = select(logs.c.origin).where(logs.c.forked)
-    other = records.alias("other")
+def _at_seq(member: bool) -> Select[Any]:
     return (
         select(records.c.envelope)
         .where(
-            records.c.origin.in_(forked),
+            IN_LOG,
+            records.c.seq == bindparam("at_seq"),
+            records.c.void_reason == "",
             visible_clause(member),
-            select(other.c.pos)
-            .where(
-                other.c.origin == records.c.origin,
-                other.c.lane == records.c.lane,
-                other.c.seq == records.c.seq,
-                other.c.id != records.c.id,
-            )
-            .exists(),
         )
-        .order_by(records.c.origin, records.c.lane, records.c.seq)
+        .order_by(records.c.id)
     )
 
 
@@ -122,10 +168,37 @@ def _embargo_released(member: bool) -> Select[Any]:
             records.c.audience_scope == INSTITUTES,
             records.c.embargo_until_us > bindparam("after_us"),
             records.c.embargo_until_us <= bindparam("until_us"),
+            records.c.void_reason == "",
             visible_clause(member),
         )
         .order_by(records.c.origin, records.c.lane, records.c.seq)
     )
+
+
+class Have(NamedTuple):
+    """What a node holds of one log, as its cursor says: the highest seq with no gap before
+    it, the id there, and the runs of seqs held past the gap (at most MAX_GAP_RANGES)."""
+
+    seq: int
+    id: str
+    held: tuple[tuple[int, int], ...] = ()
+
+    def wanted(self) -> list[tuple[int, int]]:
+        """The seq spans (after, through] a partner should send: between and past the runs."""
+        spans, after = [], self.seq
+        for low, high in self.held:
+            spans.append((after, low - 1))
+            after = high
+        spans.append((after, NO_END))
+        return spans
+
+
+class PeerCursors(NamedTuple):
+    """How far a partner's deliveries reached: embargo releases by time, fork evidence by
+    the partner's (opaque) fork cursor."""
+
+    embargo_through_us: int = 0
+    forks_cursor: bytes = b""
 
 
 @dataclass
@@ -150,10 +223,50 @@ class SyncStore:
 
     # -- partners and cursors ----------------------------------------------------------------
 
-    def cursors(self, partner: Viewer) -> dict[LogKey, tuple[int, str]]:
-        """Per log, the highest seq held that `partner` may see, and its id: what this node
-        tells the partner it has (a log the partner may not see is not named to it)."""
-        return {(h.origin, h.lane): (h.seq, h.id) for h in self.store.visible_heads(partner, False)}
+    def cursors(self, partner: Viewer) -> dict[LogKey, Have]:
+        """Per log `partner` may see, what this node tells the partner it has: the highest seq
+        held with no gap before it, and the runs held past the gap (a log the partner may not
+        see is not named to it). One index lookup per log, and a walk past the gap of a log
+        that has one."""
+        query = _visible_at(partner.is_member)
+        params = viewer_params(partner, now_us())
+        cursors = {}
+        with self.engine.connect() as conn:
+            for origin, lane, head_seq, complete in conn.execute(_LOG_STATES).all():
+                key = (origin, lane)
+                held = (
+                    held_ranges(conn, key, complete, MAX_GAP_RANGES) if head_seq > complete else []
+                )
+                at_seq = complete or (held[0][0] if held else 0)
+                found = conn.execute(query, {**params, **log_params(key), "at_seq": at_seq}).first()
+                if found is not None:
+                    cursors[key] = Have(complete, found.id if complete else "", tuple(held))
+        return cursors
+
+    def lags(self, claims: dict[str, dict[LogKey, int]]) -> dict[str, int]:
+        """Per partner, the seqs up to the heads it claims (per log) that this node lacks.
+        The claims are what the partner said and sent: a liar can make its lag look larger,
+        not hide a gap. Signed heads (checkpoints) would take their place here."""
+        heads = {(h.origin, h.lane): h for h in self.store.heads()}
+        lags = dict.fromkeys(claims, 0)
+        with self.engine.connect() as conn:
+            for partner, claimed in claims.items():
+                for key, claim in claimed.items():
+                    head = heads.get(key)
+                    complete, top = (head.complete, head.seq) if head else (0, 0)
+                    if claim <= complete:
+                        continue
+                    upto = min(claim, top)
+                    held = held_count(conn, key, complete, upto) if upto > complete else 0
+                    lags[partner] += claim - complete - held
+        return lags
+
+    def peer_cursors(self, address: str) -> PeerCursors:
+        with self.engine.connect() as conn:
+            row = conn.execute(_PEER, {"peer": address}).first()
+        if row is None:
+            return PeerCursors()
+        return PeerCursors(row.embargo_through_us, row.forks_cursor or b"")
 
     def others_at(self, viewer: Viewer, key: LogKey, seq: int, record_id: str) -> list[Row]:
         """Records `viewer` may see at (origin, lane, seq) other than `record_id`: fork
@@ -188,22 +301,32 @@ class SyncStore:
         after: tuple[int, str | None],
         max_pos: int,
         limit: int,
+        through_seq: int = NO_END,
     ) -> Sequence[Row]:
         """Records of one log that `viewer` may see, stored by `max_pos`, in (seq, id) order
-        after `after`: (seq, id), or (seq, None) for everything past that seq. One walk along
-        the (origin, lane, seq, id) index, however many records the node holds."""
+        after `after` and up to `through_seq`: (seq, id), or (seq, None) for everything past
+        that seq. One walk along the (origin, lane, seq, id) index, however many records the
+        node holds."""
         seq, record_id = after
         query = _backlog(viewer.is_member, record_id is not None)
         params = {**viewer_params(viewer, now_us()), **log_params(key)}
         params.update(after_seq=seq, after_id=record_id, max_pos=max_pos, page=limit)
+        params.update(through_seq=through_seq)
         with self.engine.connect() as conn:
             return conn.execute(query, params).all()  # one fetch, not one per row
 
-    def fork_evidence(self, viewer: Viewer) -> list[Row]:
-        """Every record `viewer` may see at an (origin, lane, seq) that holds more than one."""
-        query = _fork_evidence(viewer.is_member)
+    def fork_evidence(self, viewer: Viewer, after_pos: int, upto_pos: int) -> list[Row]:
+        """The valid records `viewer` may see at each (origin, lane, seq) holding more than
+        one where a record was stored in (after_pos, upto_pos]."""
+        query = _at_seq(viewer.is_member)
+        params = viewer_params(viewer, now_us())
+        evidence: list[Row] = []
         with self.engine.connect() as conn:
-            return list(conn.execute(query, viewer_params(viewer, now_us())))
+            bounds = {"after_pos": after_pos, "upto_pos": upto_pos}
+            for origin, lane, seq in conn.execute(_FORKS_STORED_IN, bounds).all():
+                at = {**params, **log_params((origin, lane)), "at_seq": seq}
+                evidence += conn.execute(query, at).all()
+        return evidence
 
     def appended_since(self, viewer: Viewer, after_pos: int, limit: int) -> list[Row]:
         """Records stored after `after_pos` that `viewer` may see, in the order stored."""
@@ -225,12 +348,17 @@ class SyncStore:
     # -- storing a partner's batch -----------------------------------------------------------
 
     def append_synced(
-        self, batch: Sequence[VerifiedRecord], peer: str, embargo_through_us: int
+        self,
+        batch: Sequence[VerifiedRecord],
+        peer: str,
+        embargo_through_us: int,
+        forks_cursor: bytes = b"",
     ) -> SyncResult:
-        """Stores a partner's batch in one transaction, with the partner's embargo cursor.
+        """Stores a partner's batch in one transaction, with the partner's cursors.
 
         Each record is placed against what is held: duplicates are skipped, forks kept as
-        evidence (and the origin flagged), and a record that breaks its chain is rejected.
+        evidence (and the origin flagged) up to MAX_FORK_RIVALS per seq, and a record that
+        breaks its chain is rejected. Each log's gap-free seq moves with it.
         """
         result = SyncResult()
         received = now_us()
@@ -254,27 +382,56 @@ class SyncStore:
                     result.duplicates += 1
                     continue
                 facts = verified.facts
-                rows.append(row_of(verified, peer, received, digest=facts.origin == own))
                 key = (facts.origin, facts.lane)
                 if fit is Fit.FORK:
+                    at_seq = held.ids[(*key, facts.seq)]
+                    if len(at_seq) > 1 + MAX_FORK_RIVALS:
+                        at_seq.discard(verified.id)
+                        result.rejected.append(
+                            (verified.id, f"forklimit: {facts.origin} already has "
+                             f"{1 + MAX_FORK_RIVALS} records at seq {facts.seq} "
+                             f"(MAX_FORK_RIVALS={MAX_FORK_RIVALS})")
+                        )  # fmt: skip
+                        continue
                     result.forks += 1
                     forked.add(key)
                 else:
                     result.new += 1
+                rows.append(row_of(verified, peer, received, digest=facts.origin == own))
                 if facts.seq > tops[key][0]:
                     tops[key] = (facts.seq, verified.id)
             if rows:
                 insert_rows(conn, rows)
             for key, head in heads.items():
                 seq, head_id = tops[key]
-                if seq != head.seq or key in forked:
-                    set_head(conn, key, head, seq, head_id, forked=key in forked)
+                complete = _complete_seq(conn, key, head.complete, seq, held, spans[key][1])
+                if seq != head.seq or key in forked or complete != head.complete:
+                    set_head(conn, key, head, seq, head_id, key in forked, complete)
             if embargo_through_us:
                 conn.execute(_MOVE_EMBARGO_CURSOR, {"peer": peer, "through": embargo_through_us})
+            if forks_cursor:
+                conn.execute(_SET_FORKS_CURSOR, {"peer": peer, "cursor": forks_cursor})
         result.highest = {key: high for key, (_, high) in spans.items()}
         if rows:
             self.store.notify_appended(len(rows))
         return result
+
+
+def _complete_seq(
+    conn: Connection, key: LogKey, complete: int, head: int, held: HeldIds, span_high: int
+) -> int:
+    """A log's gap-free seq after a batch: walked on through the seqs the batch's span holds
+    (a dictionary lookup per record), then, only when it reaches the span's end below the
+    head (a gap just filled), through the runs stored past it."""
+    origin, lane = key
+    ids = held.ids
+    while (origin, lane, complete + 1) in ids:
+        complete += 1
+    if span_high <= complete < head:
+        runs = held_ranges(conn, key, complete, 1)
+        if runs and runs[0][0] == complete + 1:
+            complete = runs[0][1]
+    return complete
 
 
 def _held_in(conn: Connection, spans: dict[LogKey, tuple[int, int]]) -> HeldIds:

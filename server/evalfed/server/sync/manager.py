@@ -5,13 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-import grpc
-
 from evalfed.core.checks import VerifiedRecord
 from evalfed.server.storage.sync_store import SyncStore
-from evalfed.server.sync.puller import LinkStats, PeerLink
+from evalfed.server.sync.puller import LinkStats, OpenPartner, PeerLink
 from evalfed.server.verifier import Verifier
-from evalfed.v1.node_pb2_grpc import NodeStub
 
 
 class SyncManager:
@@ -20,7 +17,7 @@ class SyncManager:
     def __init__(
         self,
         store: SyncStore,
-        open_stub: Callable[[str], tuple[grpc.Channel, NodeStub]],
+        open_stub: OpenPartner,
         verifier: Verifier,
         on_stored: Callable[[list[VerifiedRecord]], None] = lambda _: None,
     ) -> None:

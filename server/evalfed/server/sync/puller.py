@@ -27,10 +27,14 @@ from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
 from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.verifier import Checked, Verifier
-from evalfed.v1.node_pb2 import Cursor, GetStatusRequest, SyncBatch, SyncRequest
+from evalfed.v1.node_pb2 import Cursor, GetStatusRequest, SeqRange, SyncBatch, SyncRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
 
 log = logging.getLogger(__name__)
+
+OpenPartner = Callable[[str], tuple[grpc.Channel, NodeStub, str | None]]
+"""Opens a checked channel to a partner's address: the channel, its stub, and the institute
+whose node binding was verified when connecting (None when none was)."""
 
 BACKOFF_FIRST_S = 0.2
 PIPELINE_DEPTH = 40
@@ -59,8 +63,10 @@ class LinkStats:
     rejected: Counter[str] = field(default_factory=Counter)
     last_error: str = ""
     institute: str = ""
+    """The partner's institute, as its verified node binding names it."""
     heads: dict[LogKey, int] = field(default_factory=dict)
-    """The partner's heads per log as last seen: at connection, then raised by what it sends."""
+    """The partner's heads per log as it claimed them at connection, raised by what it sends
+    (signed checkpoints would take their place: see SyncStore.lags)."""
 
 
 class _Waiting(NamedTuple):
@@ -69,6 +75,7 @@ class _Waiting(NamedTuple):
 
     records: int
     embargo_through_us: int
+    forks_cursor: bytes
     checks: list[Future[list[Checked]]]
 
 
@@ -80,7 +87,7 @@ class PeerLink:
         address: str,
         store: SyncStore,
         verifier: Verifier,
-        open_stub: Callable[[str], tuple[grpc.Channel, NodeStub]],
+        open_stub: OpenPartner,
         on_stored: Callable[[list[VerifiedRecord]], None] = lambda _: None,
     ) -> None:
         self.address = address
@@ -148,21 +155,35 @@ class PeerLink:
             self._stop.wait(random.uniform(delay / 2, delay))
 
     def _stream(self) -> None:
-        channel, stub = self.open_stub(self.address)
+        channel, stub, institute = self.open_stub(self.address)
         try:
             status = stub.GetStatus(GetStatusRequest(), timeout=STATUS_TIMEOUT_S)
-            self.stats.institute = status.institute
+            if status.institute != institute:
+                log.warning(
+                    "partner %s says it is %s, but its node binding names %s",
+                    self.address,
+                    status.institute,
+                    institute,
+                )
+            self.stats.institute = institute or ""
             self.stats.heads = {(h.origin, h.lane): h.seq for h in status.heads}
             self.stats.last_contact_us = now_us()
-            embargo_through = dict(self.store.peer_list()).get(self.address, 0)
-            cursors = self.store.cursors(Viewer(status.institute or None))
+            delivered = self.store.peer_cursors(self.address)
+            cursors = self.store.cursors(Viewer(institute))
             request = SyncRequest(
                 have=[
-                    Cursor(origin=o, lane=lane, seq=s, id=i)
-                    for (o, lane), (s, i) in cursors.items()
+                    Cursor(
+                        origin=o,
+                        lane=lane,
+                        seq=have.seq,
+                        id=have.id,
+                        held=[SeqRange(low=low, high=high) for low, high in have.held],
+                    )
+                    for (o, lane), have in cursors.items()
                 ],
                 follow=True,
-                embargo_through_us=embargo_through,
+                embargo_through_us=delivered.embargo_through_us,
+                forks_cursor=delivered.forks_cursor,
             )
             call = stub.Sync(request)
             self._call = call
@@ -196,9 +217,10 @@ class PeerLink:
                 if self._stop.is_set() or failure:
                     break
                 records, embargo = len(batch.envelopes), batch.embargo_through_us
+                forks = batch.forks_cursor
                 checks = self.verifier.submit(list(batch.envelopes))
                 del batch  # the message is not held while the queue is full
-                queue.put(_Waiting(records, embargo, checks))
+                queue.put(_Waiting(records, embargo, forks, checks))
         except grpc.RpcError:
             if not failure:
                 raise  # otherwise the stream was cancelled because storing failed
@@ -216,7 +238,7 @@ class PeerLink:
         is (at the end of a catch-up, up to 20,000 records used to be written while nothing
         else ran)."""
         checked = Verifier.results(first.checks)
-        records, embargo = first.records, first.embargo_through_us
+        records, embargo, forks = first.records, first.embargo_through_us, first.forks_cursor
         while records < STORE_MAX_RECORDS and 2 * queue.qsize() * SYNC_BATCH_RECORDS > records:
             if (more := queue.get()) is None:
                 queue.put(None)  # seen again by the storing loop, which then ends
@@ -224,7 +246,8 @@ class PeerLink:
             checked += Verifier.results(more.checks)
             records += more.records
             embargo = max(embargo, more.embargo_through_us)
-        self.ingest(checked, embargo)
+            forks = more.forks_cursor or forks  # the newest cursor covers the earlier ones
+        self.ingest(checked, embargo, forks)
 
     def settled_stats(self) -> LinkStats:
         """The link's figures once the batch being stored, if any, is counted too: a record
@@ -232,14 +255,18 @@ class PeerLink:
         with self._storing:
             return self.stats
 
-    def ingest(self, checked: list[Checked], embargo_through_us: int) -> None:
+    def ingest(
+        self, checked: list[Checked], embargo_through_us: int, forks_cursor: bytes = b""
+    ) -> None:
         """Stores checked records (one or more partner batches) in one transaction; rejected
         records are logged and counted, never stored."""
         with self._storing:
             self.stats.last_contact_us = now_us()
             verified = [c for c in checked if isinstance(c, VerifiedRecord)]
             rejected = [c for c in checked if not isinstance(c, VerifiedRecord)]
-            result = self.store.append_synced(verified, self.address, embargo_through_us)
+            result = self.store.append_synced(
+                verified, self.address, embargo_through_us, forks_cursor
+            )
             if result.new or result.forks:
                 self.on_stored(verified)
             heads = self.stats.heads

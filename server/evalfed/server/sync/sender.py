@@ -1,10 +1,13 @@
 """The serving side of sync: stream what a partner lacks and may see, then follow new records.
 
 The backlog is read per log (origin, lane) in keyset pages (seq, id) up to the newest record
-at the start; following picks up from there by storage position, so nothing is skipped or
-sent twice.
-Restricted records whose embargo ends are sent when it ends, and fork evidence (two records
-at one seq of one log) is always sent, whatever the caller's cursor.
+at the start: past the caller's gap-free seq, less the runs it holds past a gap, so a gap a
+relay left is filled by any partner holding the records. Following picks up from there by
+storage position, so nothing is skipped or sent twice.
+Restricted records whose embargo ends are sent when it ends. Fork evidence (the records at
+one seq of one log holding several) is sent whatever the caller's cursor, once: for forks
+with a record stored after the caller's fork cursor (a storage position, handed to the
+caller sealed), which each stream moves on. Void records are sent by no path.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from evalfed.core.limits import SYNC_BATCH_BYTES, SYNC_BATCH_RECORDS
 from evalfed.core.records import LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
-from evalfed.server.storage.sync_store import SyncStore
+from evalfed.server.storage.sync_store import Have, SyncStore
 from evalfed.v1.node_pb2 import SyncBatch
 
 FOLLOW_WAKE_S = 0.5
@@ -36,52 +39,72 @@ def _batches(envelopes: Iterable[bytes]) -> Iterator[list[bytes]]:
 
 
 def _backlog(
-    store: SyncStore, viewer: Viewer, have: dict[LogKey, int], max_pos: int
+    store: SyncStore, viewer: Viewer, cursors: dict[LogKey, Have], max_pos: int
 ) -> Iterator[bytes]:
+    nothing = Have(0, "")
     for key in store.store.logs():
-        after: tuple[int, str | None] = (have.get(key, 0), None)
-        while True:
-            rows = store.backlog(viewer, key, after, max_pos, SYNC_BATCH_RECORDS)
-            for row in rows:
-                yield row.envelope
-            if len(rows) < SYNC_BATCH_RECORDS:
-                break
-            after = (rows[-1].seq, rows[-1].id)
+        for after_seq, through_seq in cursors.get(key, nothing).wanted():
+            after: tuple[int, str | None] = (after_seq, None)
+            while True:
+                rows = store.backlog(viewer, key, after, max_pos, SYNC_BATCH_RECORDS, through_seq)
+                for row in rows:
+                    yield row.envelope
+                if len(rows) < SYNC_BATCH_RECORDS:
+                    break
+                after = (rows[-1].seq, rows[-1].id)
+
+
+def _fork_evidence(
+    store: SyncStore, viewer: Viewer, after_pos: int, upto_pos: int, sent: set[bytes]
+) -> Iterator[list[bytes]]:
+    """Batches of fork evidence involving records stored in (after_pos, upto_pos]: none is
+    looked for while no log is forked (a fork is made by a record stored after it)."""
+    if after_pos >= upto_pos or not store.store.forked_origins():
+        return
+    rows = store.fork_evidence(viewer, after_pos, upto_pos)
+    yield from _batches(row.envelope for row in rows if row.envelope not in sent)
 
 
 def sync_stream(
     store: SyncStore,
     viewer: Viewer,
-    cursors: dict[LogKey, tuple[int, str]],
+    cursors: dict[LogKey, Have],
     follow: bool,
     embargo_through_us: int,
     active: Callable[[], bool],
+    forks_through_pos: int = 0,
+    seal_forks: Callable[[int], bytes] = lambda _: b"",
 ) -> Iterator[SyncBatch]:
     """Every record `viewer` lacks and may see; with `follow`, then each new one as stored.
 
-    `cursors` says, per log, the seq the caller holds and the id it holds there (a partner
-    holding another record at that seq sends it: fork evidence)."""
-    have = {key: seq for key, (seq, _) in cursors.items()}
+    `cursors` says, per log, what the caller holds: its gap-free seq and the id it holds
+    there (a partner holding another record at that seq sends it: fork evidence), and the
+    runs it holds past a gap. `forks_through_pos` is where its fork cursor (opened) stands;
+    `seal_forks` seals a new one for it."""
     last_pos = store.store.max_pos()
     released_through = now_us()
     for envelopes in _batches(
         row.envelope for row in store.embargo_released(viewer, embargo_through_us, released_through)
     ):
         yield SyncBatch(envelopes=envelopes, embargo_through_us=0)
-    for envelopes in _batches(_backlog(store, viewer, have, last_pos)):
+    for envelopes in _batches(_backlog(store, viewer, cursors, last_pos)):
         yield SyncBatch(envelopes=envelopes)
-    forked = store.store.forked_origins()
-    rivals = (
+    rivals = [
         row.envelope
-        for key, (seq, record_id) in cursors.items()
-        if record_id
-        for row in store.others_at(viewer, key, seq, record_id)
-    )
+        for key, have in cursors.items()
+        if have.id
+        for row in store.others_at(viewer, key, have.seq, have.id)
+    ]
     for envelopes in _batches(rivals):
         yield SyncBatch(envelopes=envelopes)
-    for envelopes in _batches(row.envelope for row in store.fork_evidence(viewer)):
+    for envelopes in _fork_evidence(store, viewer, forks_through_pos, last_pos, set(rivals)):
         yield SyncBatch(envelopes=envelopes)
-    yield SyncBatch(caught_up=True, embargo_through_us=released_through)
+    forks_through = max(forks_through_pos, last_pos)
+    yield SyncBatch(
+        caught_up=True,
+        embargo_through_us=released_through,
+        forks_cursor=seal_forks(forks_through),
+    )
     if not follow:
         return
     next_release = store.next_embargo_end(released_through)
@@ -92,12 +115,13 @@ def sync_stream(
         newest = store.store.wait_for_append(last_pos, wait_s)
         if newest > last_pos:
             next_release = store.next_embargo_end(released_through)
-            now_forked = store.store.forked_origins()
-            if now_forked - forked:
-                # A fork found here may involve a record the caller was sent long ago.
-                forked = now_forked
-                for envelopes in _batches(row.envelope for row in store.fork_evidence(viewer)):
-                    yield SyncBatch(envelopes=envelopes)
+            # A fork found here may involve a record the caller was sent long ago.
+            evidence = list(_fork_evidence(store, viewer, forks_through, newest, set()))
+            for envelopes in evidence:
+                yield SyncBatch(envelopes=envelopes)
+            if evidence:
+                yield SyncBatch(forks_cursor=seal_forks(newest))
+            forks_through = max(forks_through, newest)
         while newest > last_pos:
             rows = store.appended_since(viewer, last_pos, SYNC_BATCH_RECORDS)
             # A short page holds every visible record up to the newest; positions of records
