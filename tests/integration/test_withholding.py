@@ -288,7 +288,9 @@ def test_void_records_are_relayed_by_no_path(
     good = event(result_body("good"), 1, None, old, t0)
     bad = event(result_body("bad"), 2, good, old, t0 + 2_000_000)
     rival = event(result_body("rival"), 2, good, old, t0 + 500_000)
-    embargoed = result_body("embargoed", audience_from_text("uk-aisi"), t0 + 3_000_000)
+    embargoed = result_body(
+        "embargoed", audience_from_text("uk-aisi"), t0 // 3_600_000_000 * 3_600_000_000
+    )
     released = event(embargoed, 1, None, old, t0 + 2_500_000)
     rotate = event(rotation(federation, old, new), 3, bad, old, t0 + 5_000_000)
     revoke = event(events.revocation(old.key_id, "leaked", t0 + 1_000_000), 4, rotate, new,
