@@ -160,7 +160,10 @@ def lane_vectors() -> dict[str, Any]:
     return {
         "description": "The lane of a record: '' for all members, 'public', or 'to:' and the "
         "first 32 hex characters of SHA-256(sorted distinct named institutes other than the "
-        "origin, joined by ',', then '@' and the embargo end in µs when there is one).",
+        "origin, joined by ',', then '@' and the embargo end in µs when there is one). "
+        "Embargo ends are whole hours (EMBARGO_GRANULARITY_S = 3600 s), on named audiences "
+        "only: a record with an embargo on a public or members audience is refused, so the "
+        "members case with an embargo shows only that the lane ignores it.",
         "cases": [
             {
                 "origin": origin,
