@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 
 SERVICE_PREFIX = "/evalfed.v1."
 PUBLISH = "/evalfed.v1.Node/Publish"
-NONCE_CACHE_SIZE = 100_000
 BINDING_CACHE_SIZE = 1024
 
 _viewer: contextvars.ContextVar[Viewer] = contextvars.ContextVar("viewer")
@@ -64,25 +63,48 @@ def current_viewer() -> Viewer:
 
 
 class NonceCache:
-    """Remembers recent call nonces so a captured call cannot be replayed."""
+    """Remembers each institute's call nonces for the whole window in which a call's time is
+    accepted (twice MAX_CLOCK_SKEW_S), so a captured call cannot be replayed, from any address:
+    a nonce is never let go while its call could still be accepted. An institute may keep
+    `per_caller` nonces (what one caller's rate allows in a window); past that its calls are
+    refused until the oldest expire, and no one else's are."""
 
-    def __init__(self, size: int = NONCE_CACHE_SIZE) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._size = size
+    def __init__(self, per_caller: int) -> None:
+        self._seen: dict[str, OrderedDict[str, float]] = {}
+        self._per_caller = per_caller
         self._lock = threading.Lock()
+        self._swept = 0.0
 
-    def add(self, nonce: str, now: float) -> bool:
-        """False when `nonce` was seen within the clock-skew window."""
+    def add(self, caller: str, nonce: str, now: float) -> bool:
+        """False when `caller` made a call with `nonce` within the window."""
+        expired = now - 2 * MAX_CLOCK_SKEW_S
         with self._lock:
-            while self._seen and (
-                len(self._seen) >= self._size
-                or next(iter(self._seen.values())) < now - 2 * MAX_CLOCK_SKEW_S
-            ):
-                self._seen.popitem(last=False)
-            if nonce in self._seen:
+            if now - self._swept > MAX_CLOCK_SKEW_S:
+                self._sweep(expired)
+                self._swept = now
+            seen = self._seen.setdefault(caller, OrderedDict())
+            while seen and next(iter(seen.values())) < expired:
+                seen.popitem(last=False)
+            if nonce in seen:
                 return False
-            self._seen[nonce] = now
+            if len(seen) >= self._per_caller:
+                oldest = next(iter(seen.values()))
+                raise RateLimitError(
+                    f"{caller} made {len(seen)} signed calls within "
+                    f"{2 * MAX_CLOCK_SKEW_S} s, as many as this node remembers for one caller "
+                    f"(rate_per_caller * {2 * MAX_CLOCK_SKEW_S} s + rate_burst = "
+                    f"{self._per_caller}); slow down and retry",
+                    retry_after_s=max(0.001, oldest - expired),
+                )
+            seen[nonce] = now
             return True
+
+    def _sweep(self, expired: float) -> None:
+        """Lets go of callers whose nonces have all expired."""
+        for caller in [
+            c for c, seen in self._seen.items() if next(reversed(seen.values()), 0.0) < expired
+        ]:
+            del self._seen[caller]
 
 
 @dataclass(frozen=True)
@@ -147,7 +169,7 @@ class Guard(grpc.ServerInterceptor):
         self.records = records
         self.own = own
         self.node_key_id = node_key_id
-        self.nonces = NonceCache()
+        self.nonces = NonceCache(nonce_window_calls(limiter))
         self._verify_binding = binding_checker(membership)
         self._bindings: dict[bytes, NodeBinding] = {}
         self._bindings_state: object = None
@@ -251,9 +273,15 @@ class Guard(grpc.ServerInterceptor):
             self._check_binding,
             self.own,
         )
-        if not self.nonces.add(identity.nonce, now):
+        if not self.nonces.add(identity.institute, identity.nonce, now):
             raise AuthenticationError("this call was already made once (replayed nonce)")
         return Viewer(identity.institute)
+
+
+def nonce_window_calls(limiter: RateLimiter) -> int:
+    """The most calls one caller can make within its rate in the window a nonce is kept
+    (200 calls/s for 600 s and a burst of 400 by default: 120,400)."""
+    return ceil(limiter.rate_per_s * 2 * MAX_CLOCK_SKEW_S) + limiter.burst
 
 
 def _abort(context: grpc.ServicerContext, exc: Exception, method: str) -> None:
