@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import urllib.request
-
-from prometheus_client.parser import text_string_to_metric_families
-
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.records import audience_from_text, record_lane
 from evalfed.v1.node_pb2 import SyncRequest
 from evalfed.v1.record_pb2 import Record
 from tests.conftest import Federation, wait_for
+from tests.metrics import scrape, value
 from tests.results import result
 
 SECRET_MODEL = "acme/unreleased-model-x"
-
-
-def scrape(address: str) -> tuple[str, dict[tuple[str, frozenset[tuple[str, str]]], float]]:
-    """The page's text, and each sample's value by (name, labels)."""
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    samples = {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-    return text, samples
-
-
-def value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 def test_metrics_after_a_sync_count_calls_records_and_name_no_model_record_or_lane(

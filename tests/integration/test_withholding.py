@@ -30,6 +30,7 @@ from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.node_pb2_grpc import NodeStub, add_NodeServicer_to_server
 from tests.conftest import Federation, run_cli, wait_for
 from tests.membership import signed_event
+from tests.metrics import scrape, value
 from tests.partners import CraftedPartner
 from tests.results import result, signed_record
 
@@ -79,7 +80,7 @@ def test_gap_left_by_a_relay_shows_in_status_and_fills_from_an_honest_partner(
     log = chain(federation, 5)
     withheld = [e.SerializeToString() for seq, e in enumerate(log, 1) if seq != 3]
     relay = serve_partner(ClaimingRelay(federation, [withheld], {"us-aisi": 7}))
-    uk = make_node("uk-aisi", peers=(relay,))
+    uk = make_node("uk-aisi", peers=(relay,), metrics_listen="127.0.0.1:0")
     wait_for(uk, lambda: uk.store.head("us-aisi").seq == 5)
     monkeypatch.setenv("EVALFED_NODE", uk.address)
     monkeypatch.setenv("EVALFED_KEY", str(federation.key_path("uk-aisi")))
@@ -93,6 +94,9 @@ def test_gap_left_by_a_relay_shows_in_status_and_fills_from_an_honest_partner(
     with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
         (peer,) = client.status().peers
     assert peer.lag == 3  # seq 3, and 6 and 7 which the relay claims but did not send
+    _, samples = scrape(uk.metrics_address)
+    assert value(samples, "evalfed_store_missing_records") == 1
+    assert value(samples, "evalfed_sync_lag_records", partner=relay, institute="ca-aisi") == 3
 
     us = make_node("us-aisi")
     with NodeClient(us.address, federation.keys["us-aisi"]) as client:

@@ -136,7 +136,7 @@ class NodeCollector(Collector):
         labels = ["partner", "institute"]
         lag = GaugeMetricFamily(
             f"{NAMESPACE}_sync_lag_records",
-            "Records a partner holds (as last seen) that this node does not, over all logs.",
+            "Records a partner holds (as it claims) that this node lacks, gaps included.",
             labels=labels,
         )
         received = CounterMetricFamily(
@@ -159,11 +159,11 @@ class NodeCollector(Collector):
             "1 for the state each partner link is in.",
             labels=[*labels, "state"],
         )
-        own = {(h.origin, h.lane): h.seq for h in self.store.heads()}
-        for address, stats in sorted(self.links.stats().items()):
+        links = self.links.stats()
+        lags = self.links.store.lags({address: stats.heads for address, stats in links.items()})
+        for address, stats in sorted(links.items()):
             ids = [address, stats.institute]
-            behind = sum(max(0, seq - own.get(key, 0)) for key, seq in stats.heads.items())
-            lag.add_metric(ids, behind)
+            lag.add_metric(ids, lags[address])
             received.add_metric(ids, stats.received)
             by_reason: dict[str, int] = {}
             for reason, count in stats.rejected.items():
@@ -187,8 +187,13 @@ class NodeCollector(Collector):
         logs = GaugeMetricFamily(
             f"{NAMESPACE}_store_logs", "Logs (origin and lane) this node holds records of."
         )
-        logs.add_metric([], len(own))
-        yield from (lag, received, rejected, contact, state, forked, records, logs)
+        logs.add_metric([], len(self.store.logs()))
+        missing = GaugeMetricFamily(
+            f"{NAMESPACE}_store_missing_records",
+            "Seqs missing below the heads of the logs this node holds (gaps a partner left).",
+        )
+        missing.add_metric([], self.store.missing_records())
+        yield from (lag, received, rejected, contact, state, forked, records, logs, missing)
 
 
 @dataclass
