@@ -50,6 +50,18 @@ def relay(serve_partner, node, federation: Federation, *envelopes) -> str:
     return address
 
 
+def rotate_by_cli(capsys, us, federation: Federation, tmp_path: Path) -> PrivateKey:
+    """US's key rotated by `evalfed keys rotate` to a new key written under `tmp_path`/keys."""
+    new_path = tmp_path / "keys"
+    generate_key_files("us-new", new_path)
+    code, _, err = run_cli(
+        capsys, "keys", "rotate", "--node", us.address,
+        "--key", str(federation.key_path("us-aisi")), "--new-key", str(new_path / "us-new.key"),
+    )  # fmt: skip
+    assert code == 0, err
+    return load_private_key(new_path / "us-new.key")
+
+
 @pytest.fixture
 def founders(make_node, federation: Federation):
     """US and UK nodes, each the other's partner."""
@@ -78,13 +90,13 @@ def test_an_endorsement_signed_in_a_compromise_window_admits_no_one(
     fed_id = federation.charter.federation_id
     with NodeClient(us.address, old) as client:
         publish_records(client, [events.rotation(fed_id, "us-aisi", old.key_id, new, {})])
+        binding = NodeBinding()
+        binding.ParseFromString(client.info.node_binding.payload)
+        client.update_binding(sign_binding(binding, new), signed_by=new)
     # (A revocation pushed in the same breath can be checked before the rotation is applied,
     # and is then not asked for again: a sync gap, not a membership rule.)
     wait_for(uk, lambda: len(uk.service.membership.state.members["us-aisi"].keys) == 2)
     with NodeClient(us.address, new) as client:
-        binding = NodeBinding()
-        binding.ParseFromString(client.info.node_binding.payload)
-        client.update_binding(sign_binding(binding, new))
         publish_records(client, [events.revocation(old.key_id, "stolen", leak, {})])
     for node in (us, uk):
         wait_for(node, lambda n=node: not n.service.membership.is_member("jp-aisi"))
@@ -137,14 +149,8 @@ def test_ended_keys_and_expelled_members_cannot_backdate_into_fresh_lanes(
     for node in (us, uk):
         wait_for(node, lambda n=node: holds(n, record_id(ca_record.payload)))
 
+    new = rotate_by_cli(capsys, us, federation, tmp_path)
     new_path = tmp_path / "keys"
-    generate_key_files("us-new", new_path)
-    code, _, err = run_cli(
-        capsys, "keys", "rotate", "--node", us.address,
-        "--key", str(federation.key_path("us-aisi")), "--new-key", str(new_path / "us-new.key"),
-    )  # fmt: skip
-    assert code == 0, err
-    new = load_private_key(new_path / "us-new.key")
     for institute, node in (("us-aisi", us), ("uk-aisi", uk)):
         code, _, err = run_cli(
             capsys, "members", "expel", "ca-aisi", "--node", node.address,
