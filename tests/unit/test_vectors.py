@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from evalfed.core.bundles import verify_bundle
-from evalfed.core.callauth import call_message
+from evalfed.core.callauth import call_message, request_digest
 from evalfed.core.charter import verify_charter
 from evalfed.core.checks import check_envelope
 from evalfed.core.codec import bundle_from_json, envelope_from_json
@@ -100,7 +100,10 @@ def test_call_signing_messages() -> None:
             case["key_id"],
             case["time_s"],
             case["nonce"],
+            case["callee_key_id"],
+            request_digest(base64.b64decode(case["request_b64"])),
         )
+        assert request_digest(base64.b64decode(case["request_b64"])) == case["request_sha256"]
         assert message.hex() == case["message_hex"]
         assert public.is_valid(base64.b64decode(case["signature_b64"]), message)
 

@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from evalfed.core.bundles import verify_bundle
-from evalfed.core.callauth import CALL_PAYLOAD_TYPE, call_message
+from evalfed.core.callauth import CALL_PAYLOAD_TYPE, call_message, request_digest
 from evalfed.core.charter import build_charter, charter_envelope, sign_charter, verify_charter
 from evalfed.core.codec import BUNDLE_FORMAT, bundle_from_json, to_dict
 from evalfed.core.errors import EvalfedError
@@ -35,6 +35,7 @@ from evalfed.core.timeutil import timestamp_of_us
 from evalfed.keys import PrivateKey
 from evalfed.keys.dsse import pae
 from evalfed.v1.envelope_pb2 import Bundle, Envelope
+from evalfed.v1.node_pb2 import GetRecordRequest
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Metric, Record, Score
 
 FOLDER = Path(__file__).parent
@@ -187,12 +188,21 @@ def lane_vectors() -> dict[str, Any]:
 
 def call_vectors(federation_id: str) -> dict[str, Any]:
     key = key_of("us-aisi")
+    callee = key_of("uk-aisi-node").public.key_id
     cases = []
-    for method, time_s, nonce in (
-        ("/evalfed.v1.Node/Publish", 1_767_225_600, "00112233445566778899aabbccddeeff"),
-        ("/evalfed.v1.Node/Sync", 1_767_225_900, "ffeeddccbbaa99887766554433221100"),
+    for method, time_s, nonce, request in (
+        (
+            "/evalfed.v1.Node/GetRecord",
+            1_767_225_600,
+            "00112233445566778899aabbccddeeff",
+            GetRecordRequest(id="ab" * 32, bundle=True).SerializeToString(),
+        ),
+        ("/evalfed.v1.Node/Sync", 1_767_225_900, "ffeeddccbbaa99887766554433221100", b""),
     ):
-        message = call_message(federation_id, method, "us-aisi", key.key_id, time_s, nonce)
+        digest = request_digest(request)
+        message = call_message(
+            federation_id, method, "us-aisi", key.key_id, time_s, nonce, callee, digest
+        )
         cases.append(
             {
                 "federation_id": federation_id,
@@ -201,14 +211,18 @@ def call_vectors(federation_id: str) -> dict[str, Any]:
                 "key_id": key.key_id,
                 "time_s": time_s,
                 "nonce": nonce,
+                "callee_key_id": callee,
+                "request_b64": b64(request),
+                "request_sha256": digest,
                 "message_hex": message.hex(),
                 "signature_b64": b64(key.sign(message)),
             }
         )
     return {
-        "description": "Signed calls (TO BE UPDATED: the call is being bound to its callee "
-        "and a digest of its request). The message is PAE(" + CALL_PAYLOAD_TYPE + ", "
-        "federation_id LF method LF institute LF key_id LF time_s LF nonce), signed by us-aisi.",
+        "description": "Signed calls. request_sha256 = lowercase hex SHA-256 of the serialized "
+        "request bytes as sent; callee_key_id = the called node's key id (from its binding). "
+        "The message is PAE(" + CALL_PAYLOAD_TYPE + ", federation_id LF method LF institute LF "
+        "key_id LF time_s LF nonce LF callee_key_id LF request_sha256), signed by us-aisi.",
         "cases": cases,
     }
 
