@@ -48,6 +48,18 @@ def relay(serve_partner, node, federation: Federation, *envelopes) -> str:
     return address
 
 
+def rotate_by_cli(capsys, us, federation: Federation, tmp_path: Path) -> PrivateKey:
+    """US's key rotated by `evalfed keys rotate` to a new key written under `tmp_path`/keys."""
+    new_path = tmp_path / "keys"
+    generate_key_files("us-new", new_path)
+    code, _, err = run_cli(
+        capsys, "keys", "rotate", "--node", us.address,
+        "--key", str(federation.key_path("us-aisi")), "--new-key", str(new_path / "us-new.key"),
+    )  # fmt: skip
+    assert code == 0, err
+    return load_private_key(new_path / "us-new.key")
+
+
 @pytest.fixture
 def founders(make_node, federation: Federation):
     """US and UK nodes, each the other's partner."""
@@ -133,14 +145,8 @@ def test_ended_keys_and_expelled_members_cannot_backdate_into_fresh_lanes(
     for node in (us, uk):
         wait_for(node, lambda n=node: holds(n, record_id(ca_record.payload)))
 
+    new = rotate_by_cli(capsys, us, federation, tmp_path)
     new_path = tmp_path / "keys"
-    generate_key_files("us-new", new_path)
-    code, _, err = run_cli(
-        capsys, "keys", "rotate", "--node", us.address,
-        "--key", str(federation.key_path("us-aisi")), "--new-key", str(new_path / "us-new.key"),
-    )  # fmt: skip
-    assert code == 0, err
-    new = load_private_key(new_path / "us-new.key")
     for institute, node in (("us-aisi", us), ("uk-aisi", uk)):
         code, _, err = run_cli(
             capsys, "members", "expel", "ca-aisi", "--node", node.address,

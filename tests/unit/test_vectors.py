@@ -17,7 +17,7 @@ from evalfed.core.checks import check_envelope
 from evalfed.core.codec import bundle_from_json, envelope_from_json
 from evalfed.core.errors import EvalfedError
 from evalfed.core.membership import Membership
-from evalfed.core.records import lane_of, record_id
+from evalfed.core.records import lane_of, lane_tag, record_id
 from evalfed.keys import PrivateKey, PublicKey
 from evalfed.keys.dsse import pae
 from evalfed.v1.envelope_pb2 import Envelope
@@ -83,6 +83,11 @@ def test_lane_names() -> None:
         scope = Audience.Scope.Value(case["scope"])
         lane = lane_of(case["origin"], scope, case["institutes"], case["embargo_until_us"])
         assert lane == case["lane"], case
+
+
+def test_lane_tags() -> None:
+    for case in vectors("lanes.json")["tags"]:
+        assert lane_tag(case["lane"], bytes.fromhex(case["salt_hex"])) == case["tag"], case
 
 
 def test_call_signing_messages() -> None:

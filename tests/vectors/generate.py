@@ -27,6 +27,7 @@ from evalfed.core.records import (
     PUBLIC,
     RECORD_PAYLOAD_TYPE,
     lane_of,
+    lane_tag,
     record_id,
     sign_record,
 )
@@ -173,6 +174,17 @@ def lane_vectors() -> dict[str, Any]:
                 "lane": lane_of(origin, scope, institutes, embargo),
             }
             for origin, scope, institutes, embargo in cases
+        ],
+        "tag_description": "How lane heads (KeyRotation, KeyRevocation, Expulsion "
+        "signed_up_to) name a restricted lane: hex SHA-256('evalfed.lane-tag.v1' LF lane LF "
+        "salt), the salt being the 16 bytes of the lane's records' lane_salt.",
+        "tags": [
+            {"lane": lane, "salt_hex": salt.hex(), "tag": lane_tag(lane, salt)}
+            for lane, salt in (
+                (lane_of("us-aisi", INSTITUTES, ["uk-aisi"], None), bytes(range(16))),
+                (lane_of("us-aisi", INSTITUTES, ["uk-aisi"], None), bytes(16)),
+                (lane_of("uk-aisi", INSTITUTES, ["us-aisi"], CREATED_AT_US), b"\xff" * 16),
+            )
         ],
     }
 

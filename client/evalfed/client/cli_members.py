@@ -25,6 +25,7 @@ from evalfed.core.codec import envelope_from_json, to_json
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.joins import join_request_id, sign_join_request, verify_join_request
 from evalfed.core.names import check_institute_id
+from evalfed.core.records import head_key, is_restricted, parse_record
 from evalfed.core.timeutil import now_us, parse_iso_us, timestamp_of_us
 from evalfed.keys import PrivateKey, PublicKey, generate_key_files, load_private_key
 from evalfed.v1.envelope_pb2 import Envelope
@@ -132,16 +133,31 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def lane_heads(client: NodeClient, origin: str) -> dict[str, int]:
+def lane_heads(client: NodeClient, origin: str) -> tuple[dict[str, int], bool]:
     """`origin`'s lane heads as the node holds them: what a rotation, revocation or expulsion
-    vote names as the last records the ending key (or expelled member) signed."""
-    return {h.lane: h.seq for h in client.status().heads if h.origin == origin}
+    vote names as the last records the ending key (or expelled member) signed. A restricted
+    lane is named by its tag, made with the salt of its head record (read once per lane), as
+    every member reads these; and True when one has no salt (begun before lane salts)."""
+    heads: dict[str, int] = {}
+    legacy = False
+    for head in client.status().heads:
+        if head.origin != origin:
+            continue
+        salt = b""
+        if is_restricted(head.lane):
+            salt = parse_record(client.get(head.id).record.envelope).lane_salt
+        key = head_key(head.lane, salt)
+        if key is None:
+            legacy = True
+        else:
+            heads[key] = head.seq
+    return heads, legacy
 
 
 def cmd_expel(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        heads = lane_heads(client, check_institute_id(args.institute))
-        body = membership_events.expulsion(args.institute, args.reason, heads)
+        heads, legacy = lane_heads(client, check_institute_id(args.institute))
+        body = membership_events.expulsion(args.institute, args.reason, heads, legacy)
         outcome = publish_records(client, [body])[0]
     out.print(f"voted to expel {args.institute}: record {outcome.id}")
     return 0
@@ -153,9 +169,9 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         old = client.key
         assert old is not None
         new = _new_key(args, client.institute, old)
-        heads = lane_heads(client, client.institute)
+        heads, legacy = lane_heads(client, client.institute)
         body = membership_events.rotation(
-            client.federation_id, client.institute, old.key_id, new, heads
+            client.federation_id, client.institute, old.key_id, new, heads, legacy
         )
         outcome = publish_records(client, [body])[0]
         out.print(
@@ -198,8 +214,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     with connect(args) as client:
         assert client.key is not None
         key_id = args.key_id or client.key.key_id
-        heads = lane_heads(client, client.institute)
-        body: Record = membership_events.revocation(key_id, args.reason, since, heads)
+        heads, legacy = lane_heads(client, client.institute)
+        body: Record = membership_events.revocation(key_id, args.reason, since, heads, legacy)
         outcome = publish_records(client, [body])[0]
         out.print(f"revoked key {key_id[:16]} of {client.institute}: record {outcome.id}")
         if key_id != client.key.key_id:

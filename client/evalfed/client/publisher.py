@@ -8,6 +8,7 @@ body from the same institute) is reported as existing and not published again.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections import deque
@@ -17,7 +18,16 @@ from dataclasses import dataclass
 from evalfed.client.node_client import NodeClient, PublishCall, require_key
 from evalfed.core.errors import ConflictError
 from evalfed.core.limits import MAX_PUBLISH_BATCH
-from evalfed.core.records import body_digest, kind_of, record_id, record_lane, sign_record
+from evalfed.core.records import (
+    LANE_SALT_BYTES,
+    body_digest,
+    is_restricted,
+    kind_of,
+    parse_record,
+    record_id,
+    record_lane,
+    sign_record,
+)
 from evalfed.core.timeutil import now_us, timestamp_of_us
 from evalfed.core.validate import check_result
 from evalfed.v1.envelope_pb2 import Envelope
@@ -32,6 +42,8 @@ BATCH_PAYLOAD_BYTES = 8 << 20
 FIRST_BATCH_RECORDS = 250
 """The first batch's size; each next one is twice as large, up to MAX_PUBLISH_BATCH, and the
 last ones shrink back (see `publish_batches`)."""
+LaneHeadState = tuple[int, str, bytes]
+"""A lane's head as the publisher moves it on: seq, id, and the lane's salt."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +91,7 @@ def _publish_pipelined(
     holds already are skipped, the rest signed and sent. The client signs batch k+1 while the
     node checks and stores batch k (the chains continue from the ids we signed, so it need not
     wait); at most PUBLISH_IN_FLIGHT batches are outstanding."""
-    heads: dict[str, tuple[int, str]] = {}
+    heads: dict[str, LaneHeadState] = {}
     in_flight: deque[tuple[list[int], PublishCall]] = deque()
     first_with: dict[str, int] = {}
     """Result digest: the first body sent with it in this attempt."""
@@ -145,11 +157,24 @@ def _growing_limits() -> Iterator[int]:
         limit = min(2 * limit, MAX_PUBLISH_BATCH)
 
 
+def _read_head(client: NodeClient, lane: str) -> LaneHeadState:
+    """The node's head of `lane` (seq, id) and the lane's salt: for a restricted lane, the head
+    record's (its lanes begun before lane salts keep none), or a new one when the lane is new."""
+    head = client.head(lane=lane)
+    salt = b""
+    if is_restricted(lane):
+        if head.seq == 0:
+            salt = os.urandom(LANE_SALT_BYTES)
+        else:
+            salt = parse_record(client.get(head.id).record.envelope).lane_salt
+    return head.seq, head.id, salt
+
+
 def _sign_chain(
-    client: NodeClient, bodies: Sequence[Record], heads: dict[str, tuple[int, str]]
+    client: NodeClient, bodies: Sequence[Record], heads: dict[str, LaneHeadState]
 ) -> list[Envelope]:
-    """Signs each body at the head of its lane; `heads` (lane: seq, id) is read from the node
-    for a lane not in it yet, and moves on with each record signed."""
+    """Signs each body at the head of its lane; `heads` (lane: seq, id, salt) is read from the
+    node for a lane not in it yet, and moves on with each record signed."""
     signing_key = require_key(client)
     envelopes = []
     issued = timestamp_of_us(now_us())
@@ -160,14 +185,14 @@ def _sign_chain(
         record.origin = client.institute
         lane = record_lane(record)
         if lane not in heads:
-            head = client.head(lane=lane)
-            heads[lane] = (head.seq, head.id)
-        seq, prev = heads[lane]
+            heads[lane] = _read_head(client, lane)
+        seq, prev, salt = heads[lane]
         record.seq = seq + 1
         record.prev = prev
+        record.lane_salt = salt
         record.key_id = signing_key.key_id
         record.issued_at.CopyFrom(issued)
         envelope = sign_record(record, signing_key)
         envelopes.append(envelope)
-        heads[lane] = (record.seq, record_id(envelope.payload))
+        heads[lane] = (record.seq, record_id(envelope.payload), salt)
     return envelopes

@@ -113,7 +113,7 @@ def check_fields(envelope: Envelope, membership: Membership | MembershipState) -
     record = parse_record(envelope)
     facts = check_record(record, membership.federation_id)
     key = membership.signing_key(
-        facts.origin, facts.key_id, facts.seq, facts.issued_at_us, facts.lane
+        facts.origin, facts.key_id, facts.seq, facts.issued_at_us, facts.lane, record.lane_salt
     )
     return FieldsChecked(envelope, record, facts, key)
 

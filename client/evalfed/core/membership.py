@@ -17,6 +17,12 @@ members had all voted, and, when the votes name its lane heads, anything past th
 they name in a lane. Rotations and revocations made before `signed_up_to` existed end the key
 outside the members lane by their issue time, as they always did.
 
+Lane heads are in the members lane, which every member reads, so they name a restricted lane
+by its tag (`records.lane_tag`: a hash of its name and of the random salt its records carry),
+never by its name; a record is matched to a head by its own lane and salt. A restricted record
+without a salt (its lane begun before lane salts) is matched by issue time when the heads say
+the origin has such lanes (`legacy_lanes`), and counts past no head otherwise.
+
 Derivation runs to a fixed point: a membership record that the final state no longer admits
 (signed by a key in its compromise window, by a member after its expulsion, by a member whose
 admission fell away) is left out and the state derived again without it, until every record
@@ -32,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from evalfed.core.charter import VerifiedCharter
 from evalfed.core.errors import EvalfedError, UnknownSignerError
 from evalfed.core.joins import join_request_id, rotation_message, verify_join_request
-from evalfed.core.records import MEMBERS_LANE, kind_of, parse_record, record_id
+from evalfed.core.records import MEMBERS_LANE, head_key, kind_of, parse_record, record_id
 from evalfed.core.timeutil import iso_of_us, timestamp_us
 from evalfed.keys import PublicKey
 from evalfed.keys.dsse import verify_signatures
@@ -58,27 +64,38 @@ class KeyPeriod:
     revocation names no lane heads (records made before `signed_up_to`)."""
     from_heads: dict[str, int] | None = None
     until_heads: dict[str, int] | None = None
-    """Outside the members lane: the key signs past `from_heads` and up to `until_heads`."""
+    """Outside the members lane: the key signs past `from_heads` and up to `until_heads`, keyed
+    by `records.head_key` (restricted lanes by tag)."""
+    from_legacy: bool = False
+    until_legacy: bool = False
+    """Whether the event giving `from_heads` (`until_heads`) said the origin has restricted
+    lanes without a salt: in those the time rule applies; otherwise nothing counts there."""
 
-    def early(self, seq: int, issued_at_us: int, lane: str) -> bool:
-        """Whether a record at `seq` of `lane`, issued at `issued_at_us`, precedes the key."""
+    def early(self, seq: int, issued_at_us: int, lane: str, salt: bytes = b"") -> bool:
+        """Whether a record at `seq` of `lane` (with lane salt `salt`), issued at
+        `issued_at_us`, precedes the key."""
         if lane == MEMBERS_LANE:
             return seq < self.from_seq
         if self.from_heads is not None:
-            return seq <= self.from_heads.get(lane, 0)
+            key = head_key(lane, salt)
+            if key is not None or not self.from_legacy:
+                return key is not None and seq <= self.from_heads.get(key, 0)
         return self.from_us is not None and issued_at_us < self.from_us
 
-    def late(self, seq: int, issued_at_us: int, lane: str) -> bool:
-        """Whether a record at `seq` of `lane`, issued at `issued_at_us`, follows the key's end."""
+    def late(self, seq: int, issued_at_us: int, lane: str, salt: bytes = b"") -> bool:
+        """Whether a record at `seq` of `lane` (with lane salt `salt`), issued at
+        `issued_at_us`, follows the key's end."""
         if lane == MEMBERS_LANE:
             return self.until_seq is not None and seq > self.until_seq
         if self.until_heads is not None:
-            return seq > self.until_heads.get(lane, 0)
+            key = head_key(lane, salt)
+            if key is not None or not self.until_legacy:
+                return key is None or seq > self.until_heads.get(key, 0)
         return self.until_us is not None and issued_at_us >= self.until_us
 
-    def ended(self, seq: int, issued_at_us: int, lane: str) -> bool:
+    def ended(self, seq: int, issued_at_us: int, lane: str, salt: bytes = b"") -> bool:
         """Whether a record at `seq` of `lane`, issued at `issued_at_us`, is outside it."""
-        return self.early(seq, issued_at_us, lane) or self.late(seq, issued_at_us, lane)
+        return self.early(seq, issued_at_us, lane, salt) or self.late(seq, issued_at_us, lane, salt)
 
 
 @dataclass
@@ -95,7 +112,11 @@ class Member:
     votes_at_us: dict[str, int] = field(default_factory=dict)
     """Each voter's earliest expulsion vote, by issue time."""
     expelled_heads: dict[str, int] | None = None
-    """Per lane, the highest seq any expulsion vote names; None when no vote names heads."""
+    """Per lane (by `records.head_key`), the highest seq any expulsion vote names; None when no
+    vote names heads."""
+    expelled_legacy: bool = False
+    """Whether a vote naming heads said the member has restricted lanes without a salt: there
+    only the expulsion time applies."""
 
     @property
     def expelled(self) -> bool:
@@ -156,12 +177,14 @@ class MembershipState:
         seq: int,
         issued_at_us: int,
         lane: str = MEMBERS_LANE,
+        salt: bytes = b"",
         *,
         compromise_applies: bool = True,
     ) -> PublicKey:
-        """The key that may sign `origin`'s record at `seq` of `lane`, issued at `issued_at_us`.
-        `compromise_applies=False` leaves out the compromise window (for the origin's own key
-        rotations and revocations, which its members lane orders by position)."""
+        """The key that may sign `origin`'s record at `seq` of `lane` (its lane salt `salt`),
+        issued at `issued_at_us`. `compromise_applies=False` leaves out the compromise window
+        (for the origin's own key rotations and revocations, which its members lane orders by
+        position)."""
         member = self.members.get(origin)
         if member is None or (
             member.expelled_at_us is not None and issued_at_us >= member.expelled_at_us
@@ -169,8 +192,13 @@ class MembershipState:
             raise UnknownSignerError(
                 f"{self.not_member_reason(origin)}, so its records are not accepted"
             )
-        if member.expelled and member.expelled_heads is not None:
-            last = member.expelled_heads.get(lane, 0)
+        key = head_key(lane, salt)
+        if (
+            member.expelled
+            and member.expelled_heads is not None
+            and (key is not None or not member.expelled_legacy)
+        ):
+            last = member.expelled_heads.get(key, 0) if key is not None else 0
             if seq > last:
                 raise UnknownSignerError(
                     f"{origin} was expelled, and its expulsion votes name seq {last} as the "
@@ -181,8 +209,8 @@ class MembershipState:
             raise UnknownSignerError(
                 f"key {key_id[:16]} is not a key of {origin}; sign with the institute's key"
             )
-        if period.ended(seq, issued_at_us, lane):
-            raise UnknownSignerError(_outside_period(period, origin, seq, issued_at_us, lane))
+        if period.ended(seq, issued_at_us, lane, salt):
+            raise UnknownSignerError(_outside_period(period, origin, seq, issued_at_us, lane, salt))
         since = period.compromised_since_us
         if compromise_applies and since is not None and issued_at_us >= since:
             raise UnknownSignerError(
@@ -300,18 +328,27 @@ def _key_of(record: Record, state: MembershipState) -> PublicKey:
     )
 
 
-def _outside_period(period: KeyPeriod, origin: str, seq: int, issued_at_us: int, lane: str) -> str:
+def _outside_period(
+    period: KeyPeriod, origin: str, seq: int, issued_at_us: int, lane: str, salt: bytes
+) -> str:
     """Why a key may not sign a record at `seq` of `lane` issued at `issued_at_us`."""
     key = f"key {period.key.key_id[:16]} of {origin}"
-    early = period.early(seq, issued_at_us, lane)
+    early = period.early(seq, issued_at_us, lane, salt)
+    named = head_key(lane, salt)
+    heads = period.from_heads if early else period.until_heads
+    by_time = heads is None or (
+        named is None and (period.from_legacy if early else period.until_legacy)
+    )
     if lane == MEMBERS_LANE:
         start, end = f"seq {period.from_seq}", f"seq {period.until_seq}"
-    elif period.from_heads is not None and early:
-        start = f"seq {period.from_heads.get(lane, 0) + 1} of its lane"
-    elif period.until_heads is not None and not early:
-        end = f"seq {period.until_heads.get(lane, 0)} of its lane"
-    else:
+    elif by_time:
         start, end = iso_of_us(period.from_us or 0), iso_of_us(period.until_us or 0)
+    elif named is None:
+        end = "its lane heads, which say every restricted lane has a lane salt (this has none)"
+    elif early:
+        start = f"seq {(heads or {}).get(named, 0) + 1} of its lane"
+    else:
+        end = f"seq {(heads or {}).get(named, 0)} of its lane"
     if early:
         return f"{key} signs from {start} on; record {seq} must be signed by the key in use then"
     ended = "revoked" if period.revoked else "rotated out"
@@ -345,11 +382,15 @@ def _apply(record: Record, state: MembershipState) -> None:
             return
         issued = timestamp_us(record.issued_at)
         heads = _heads(record.rotation)
-        member.set_period(_ended(old, record.seq, issued, heads))
+        member.set_period(_ended(old, record.seq, issued, heads, _legacy(record.rotation)))
         if member.period(PublicKey(new_key).key_id) is None:
             member.keys.append(
                 KeyPeriod(
-                    PublicKey(new_key), from_seq=record.seq + 1, from_us=issued, from_heads=heads
+                    PublicKey(new_key),
+                    from_seq=record.seq + 1,
+                    from_us=issued,
+                    from_heads=heads,
+                    from_legacy=_legacy(record.rotation),
                 )
             )
     elif kind == "revocation":
@@ -362,7 +403,11 @@ def _apply(record: Record, state: MembershipState) -> None:
             else target.compromised_since_us
         )
         ended = _ended(
-            target, record.seq, timestamp_us(record.issued_at), _heads(record.revocation)
+            target,
+            record.seq,
+            timestamp_us(record.issued_at),
+            _heads(record.revocation),
+            _legacy(record.revocation),
         )
         member.set_period(replace(ended, revoked=True, compromised_since_us=since))
     elif kind == "expulsion":
@@ -387,6 +432,7 @@ def _vote(target: Member, record: Record, threshold: int) -> None:
         merged = dict(target.expelled_heads or {})
         for lane, seq in heads.items():
             merged[lane] = max(merged.get(lane, 0), seq)
+        target.expelled_legacy |= _legacy(record.expulsion)
         target.expelled_heads = merged
 
 
@@ -424,30 +470,41 @@ def _earliest(current: int | None, bound: int) -> int:
 
 
 def _heads(body: KeyRotation | KeyRevocation | Expulsion) -> dict[str, int] | None:
-    """The lane heads a membership event names (per lane the highest seq), or None without."""
+    """The lane heads a membership event names (per lane, by name or tag, the highest seq), or
+    None without."""
     if not body.HasField("signed_up_to"):
         return None
     heads: dict[str, int] = {}
     for head in body.signed_up_to.heads:
-        heads[head.lane] = max(heads.get(head.lane, 0), head.seq)
+        key = head.tag or head.lane
+        heads[key] = max(heads.get(key, 0), head.seq)
     return heads
 
 
-def _ended(period: KeyPeriod, seq: int, issued_us: int, heads: dict[str, int] | None) -> KeyPeriod:
+def _legacy(body: KeyRotation | KeyRevocation | Expulsion) -> bool:
+    """Whether the event's lane heads say the origin has restricted lanes without a salt."""
+    return body.HasField("signed_up_to") and body.signed_up_to.legacy_lanes
+
+
+def _ended(
+    period: KeyPeriod, seq: int, issued_us: int, heads: dict[str, int] | None, legacy: bool
+) -> KeyPeriod:
     """`period` ended by a rotation or revocation at members-lane `seq`, issued at `issued_us`,
-    naming `heads`; an earlier end stands."""
-    until_heads = period.until_heads
+    naming `heads`; an earlier end stands (the lower head, and no time rule for unsalted lanes
+    once one end drops it)."""
+    until_heads, until_legacy = period.until_heads, period.until_legacy
     if heads is not None:
-        until_heads = (
-            heads
-            if until_heads is None
-            else {lane: min(s, heads.get(lane, 0)) for lane, s in until_heads.items()}
-        )
+        if until_heads is None:
+            until_heads, until_legacy = heads, legacy
+        else:
+            until_heads = {lane: min(s, heads.get(lane, 0)) for lane, s in until_heads.items()}
+            until_legacy = until_legacy and legacy
     return replace(
         period,
         until_seq=_earliest(period.until_seq, seq),
         until_us=_earliest(period.until_us, issued_us),
         until_heads=until_heads,
+        until_legacy=until_legacy,
     )
 
 
@@ -495,9 +552,15 @@ class Membership:
         return self._state.speaking_keys(institute)
 
     def signing_key(
-        self, origin: str, key_id: str, seq: int, issued_at_us: int, lane: str = MEMBERS_LANE
+        self,
+        origin: str,
+        key_id: str,
+        seq: int,
+        issued_at_us: int,
+        lane: str = MEMBERS_LANE,
+        salt: bytes = b"",
     ) -> PublicKey:
-        return self._state.signing_key(origin, key_id, seq, issued_at_us, lane)
+        return self._state.signing_key(origin, key_id, seq, issued_at_us, lane, salt)
 
     def not_member_reason(self, institute: str) -> str:
         return self._state.not_member_reason(institute)
@@ -519,6 +582,7 @@ def _summary(state: MembershipState) -> object:
             m.institute,
             m.expelled_at_us,
             sorted((m.expelled_heads or {}).items()),
+            m.expelled_legacy,
             tuple(
                 (
                     p.key.key_id,
@@ -528,6 +592,8 @@ def _summary(state: MembershipState) -> object:
                     p.compromised_since_us,
                     sorted((p.from_heads or {}).items()),
                     sorted((p.until_heads or {}).items()),
+                    p.from_legacy,
+                    p.until_legacy,
                 )
                 for p in m.keys
             ),

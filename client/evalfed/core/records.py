@@ -76,6 +76,30 @@ def lane_of(
     return "to:" + hashlib.sha256(audience.encode()).hexdigest()[:LANE_DIGEST_HEX]
 
 
+LANE_SALT_BYTES = 16
+"""The length of a restricted lane's salt (`Record.lane_salt`)."""
+LANE_TAG_CONTEXT = b"evalfed.lane-tag.v1\n"
+
+
+def is_restricted(lane: str) -> bool:
+    """Whether `lane` is a named audience's lane (`to:...`), seen by that audience only."""
+    return lane not in (MEMBERS_LANE, PUBLIC_LANE)
+
+
+def lane_tag(lane: str, salt: bytes) -> str:
+    """How lane heads name restricted lane `lane` whose salt is `salt`: only its audience, who
+    see its records and so its salt, can tell which lane (and audience) a tag stands for."""
+    return hashlib.sha256(LANE_TAG_CONTEXT + lane.encode() + b"\n" + salt).hexdigest()
+
+
+def head_key(lane: str, salt: bytes) -> str | None:
+    """What lane heads name `lane` by: the members and public lanes by name, a restricted lane
+    by its tag; None for a restricted lane without a salt (begun before lane salts)."""
+    if not is_restricted(lane):
+        return lane
+    return lane_tag(lane, salt) if salt else None
+
+
 def check_lane(lane: str) -> str:
     """`lane` itself, when it is one that `lane_of` gives."""
     if lane in (MEMBERS_LANE, PUBLIC_LANE) or _LANE_DIGEST.fullmatch(lane):

@@ -6,9 +6,17 @@ from evalfed.core.errors import InvalidInputError
 from evalfed.core.limits import EMBARGO_GRANULARITY_S, MAX_METRICS, MAX_TEXT
 from evalfed.core.membership import MEMBERSHIP_KINDS
 from evalfed.core.names import check_institute_id, check_record_id, is_hex64
-from evalfed.core.records import INDEXED_TEXT, RecordFacts, check_lane, kind_of, lane_of
+from evalfed.core.records import (
+    INDEXED_TEXT,
+    LANE_SALT_BYTES,
+    RecordFacts,
+    check_lane,
+    is_restricted,
+    kind_of,
+    lane_of,
+)
 from evalfed.core.timeutil import iso_of_us, timestamp_us
-from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
+from evalfed.v1.record_pb2 import Audience, EvaluationResult, LaneHead, Record
 
 
 def check_result(result: EvaluationResult) -> tuple[str, str, str]:
@@ -105,6 +113,8 @@ def check_record(record: Record, federation_id: str) -> RecordFacts:
     embargo = timestamp_us(record.embargo_until) if record.HasField("embargo_until") else None
     if embargo is not None and kind not in MEMBERSHIP_KINDS:
         check_embargo(scope, embargo)
+    lane = lane_of(origin, scope, institutes, embargo)
+    _check_lane_salt(lane, record.lane_salt)
     return RecordFacts(
         origin,
         seq,
@@ -119,8 +129,39 @@ def check_record(record: Record, federation_id: str) -> RecordFacts:
         target,
         sha256,
         key_id,
-        lane_of(origin, scope, institutes, embargo),
+        lane,
     )
+
+
+def _check_lane_salt(lane: str, salt: bytes) -> None:
+    if is_restricted(lane):
+        if salt and len(salt) != LANE_SALT_BYTES:
+            raise InvalidInputError(
+                f"a lane salt is {LANE_SALT_BYTES} random bytes, not {len(salt)}; copy it from "
+                "the lane's head record, or choose one at the lane's seq 1"
+            )
+    elif salt:
+        raise InvalidInputError(
+            "only a restricted audience's records carry a lane salt; leave it empty for the "
+            "members and public lanes"
+        )
+
+
+def _check_lane_head(head: LaneHead) -> None:
+    """A lane head names the members or public lane by name, a restricted lane by its tag:
+    membership records are seen by every member, who could match a restricted lane's name
+    against those of every small audience."""
+    if head.tag:
+        if head.lane or not is_hex64(head.tag):
+            raise InvalidInputError(
+                "a lane head with a tag names a restricted lane by the tag alone: 64 lowercase "
+                "hex characters, and no lane name"
+            )
+    elif is_restricted(check_lane(head.lane)):
+        raise InvalidInputError(
+            f"lane heads name restricted lane {head.lane[:16]}... by its name, which every "
+            "member would see; name it by its tag (evalfed.core.records.lane_tag)"
+        )
 
 
 def check_embargo(scope: int, embargo_until_us: int) -> None:
@@ -164,4 +205,4 @@ def _check_membership_event(record: Record) -> None:
             raise InvalidInputError("an institute cannot vote to expel itself; revoke its keys")
     if kind in ("rotation", "revocation", "expulsion"):
         for head in getattr(record, kind).signed_up_to.heads:
-            check_lane(head.lane)
+            _check_lane_head(head)

@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Record(_message.Message):
-    __slots__ = ("federation_id", "origin", "seq", "prev", "issued_at", "key_id", "audience", "embargo_until", "result", "correction", "retraction", "endorsement", "rotation", "revocation", "expulsion")
+    __slots__ = ("federation_id", "origin", "seq", "prev", "issued_at", "key_id", "audience", "embargo_until", "result", "correction", "retraction", "endorsement", "rotation", "revocation", "expulsion", "lane_salt")
     FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +28,7 @@ class Record(_message.Message):
     ROTATION_FIELD_NUMBER: _ClassVar[int]
     REVOCATION_FIELD_NUMBER: _ClassVar[int]
     EXPULSION_FIELD_NUMBER: _ClassVar[int]
+    LANE_SALT_FIELD_NUMBER: _ClassVar[int]
     federation_id: str
     origin: str
     seq: int
@@ -43,7 +44,8 @@ class Record(_message.Message):
     rotation: KeyRotation
     revocation: KeyRevocation
     expulsion: Expulsion
-    def __init__(self, federation_id: _Optional[str] = ..., origin: _Optional[str] = ..., seq: _Optional[int] = ..., prev: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., audience: _Optional[_Union[Audience, _Mapping]] = ..., embargo_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[EvaluationResult, _Mapping]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., retraction: _Optional[_Union[Retraction, _Mapping]] = ..., endorsement: _Optional[_Union[Endorsement, _Mapping]] = ..., rotation: _Optional[_Union[KeyRotation, _Mapping]] = ..., revocation: _Optional[_Union[KeyRevocation, _Mapping]] = ..., expulsion: _Optional[_Union[Expulsion, _Mapping]] = ...) -> None: ...
+    lane_salt: bytes
+    def __init__(self, federation_id: _Optional[str] = ..., origin: _Optional[str] = ..., seq: _Optional[int] = ..., prev: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., audience: _Optional[_Union[Audience, _Mapping]] = ..., embargo_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[EvaluationResult, _Mapping]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., retraction: _Optional[_Union[Retraction, _Mapping]] = ..., endorsement: _Optional[_Union[Endorsement, _Mapping]] = ..., rotation: _Optional[_Union[KeyRotation, _Mapping]] = ..., revocation: _Optional[_Union[KeyRevocation, _Mapping]] = ..., expulsion: _Optional[_Union[Expulsion, _Mapping]] = ..., lane_salt: _Optional[bytes] = ...) -> None: ...
 
 class Endorsement(_message.Message):
     __slots__ = ("join_request",)
@@ -84,18 +86,22 @@ class Expulsion(_message.Message):
     def __init__(self, institute: _Optional[str] = ..., reason: _Optional[str] = ..., signed_up_to: _Optional[_Union[LaneHeads, _Mapping]] = ...) -> None: ...
 
 class LaneHeads(_message.Message):
-    __slots__ = ("heads",)
+    __slots__ = ("heads", "legacy_lanes")
     HEADS_FIELD_NUMBER: _ClassVar[int]
+    LEGACY_LANES_FIELD_NUMBER: _ClassVar[int]
     heads: _containers.RepeatedCompositeFieldContainer[LaneHead]
-    def __init__(self, heads: _Optional[_Iterable[_Union[LaneHead, _Mapping]]] = ...) -> None: ...
+    legacy_lanes: bool
+    def __init__(self, heads: _Optional[_Iterable[_Union[LaneHead, _Mapping]]] = ..., legacy_lanes: _Optional[bool] = ...) -> None: ...
 
 class LaneHead(_message.Message):
-    __slots__ = ("lane", "seq")
+    __slots__ = ("lane", "seq", "tag")
     LANE_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
     lane: str
     seq: int
-    def __init__(self, lane: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
+    tag: str
+    def __init__(self, lane: _Optional[str] = ..., seq: _Optional[int] = ..., tag: _Optional[str] = ...) -> None: ...
 
 class Audience(_message.Message):
     __slots__ = ("scope", "institutes")

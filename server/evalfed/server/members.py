@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ConflictError
@@ -45,19 +45,21 @@ class MembershipKeeper:
                     f"{member.institute} was expelled from {iso_of_us(member.expelled_at_us)}",
                 )
             if member.expelled_heads is not None:
-                self.store.void_past_heads(
+                self._void_past_heads(
                     member.institute,
                     None,
                     member.expelled_heads,
+                    member.expelled_legacy,
                     f"{member.institute} was expelled; past the lane heads its expulsion "
                     "votes name",
                 )
             for period in member.keys:
                 if period.until_heads is not None:
-                    self.store.void_past_heads(
+                    self._void_past_heads(
                         member.institute,
                         period.key.key_id,
                         period.until_heads,
+                        period.until_legacy,
                         f"signed by key {period.key.key_id[:16]} past the lane heads named when "
                         "it was rotated out or revoked",
                     )
@@ -73,6 +75,27 @@ class MembershipKeeper:
                 if count:
                     log.warning("voided %d record(s) of %s", count, member.institute)
 
+    def _void_past_heads(
+        self,
+        origin: str,
+        key_id: str | None,
+        heads: Mapping[str, int],
+        legacy: bool,
+        reason: str,
+    ) -> None:
+        """`heads` (restricted lanes by tag) turned into lane names for the store; lanes without
+        a salt are spared when `legacy` (the time rule judged them as they arrived)."""
+        by_lane: dict[str, int] = {}
+        spared = []
+        for lane, key in self.store.lane_keys(origin).items():
+            if key is None and legacy:
+                spared.append(lane)
+            elif key is not None and key in heads:
+                by_lane[lane] = heads[key]
+        if MEMBERS_LANE in heads:
+            by_lane[MEMBERS_LANE] = heads[MEMBERS_LANE]
+        self.store.void_past_heads(origin, key_id, by_lane, reason, spared)
+
     def check_heads_named(self, published: Sequence[VerifiedRecord]) -> None:
         """A rotation or revocation being published must name at least the lane heads this node
         holds: records already stored past the heads it names would turn void, and each such
@@ -85,11 +108,21 @@ class MembershipKeeper:
             body = getattr(verified.record, kind)
             if not body.HasField("signed_up_to"):
                 continue
-            named = {h.lane: h.seq for h in body.signed_up_to.heads}
+            named = {h.tag or h.lane: h.seq for h in body.signed_up_to.heads}
+            keys = self.store.lane_keys(self.own)
             for lane, seq in held.items():
-                if lane != MEMBERS_LANE and named.get(lane, 0) < seq:
+                key = keys.get(lane, lane)
+                if lane == MEMBERS_LANE or (key is None and body.signed_up_to.legacy_lanes):
+                    continue
+                if key is None:
                     raise ConflictError(
-                        f"the {kind} names seq {named.get(lane, 0)} as the last of lane {lane}, "
+                        f"lane {lane} has no lane salt (begun before lane salts), and the {kind} "
+                        "does not say legacy_lanes: every record of it would turn void; run the "
+                        "command again"
+                    )
+                if named.get(key, 0) < seq:
+                    raise ConflictError(
+                        f"the {kind} names seq {named.get(key, 0)} as the last of lane {lane}, "
                         f"but this node holds seq {seq} there (published meanwhile?); run the "
                         "command again to name the current heads"
                     )

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from evalfed.client import membership_events as events
 from evalfed.core.errors import UnknownSignerError
 from evalfed.core.membership import Membership, derive
-from evalfed.core.records import INSTITUTES, lane_of, record_id
+from evalfed.core.records import INSTITUTES, lane_of, lane_tag, record_id
 from evalfed.core.timeutil import now_us
 from evalfed.keys import PrivateKey
 from evalfed.v1.envelope_pb2 import Envelope
@@ -20,6 +20,7 @@ from tests.results import result
 
 JP = PrivateKey.generate()
 KR = PrivateKey.generate()
+SALT, OTHER_SALT = b"s" * 16, b"o" * 16
 
 
 class Log:
@@ -226,24 +227,72 @@ def test_a_backdated_expulsion_vote_does_not_move_the_expulsion_back(
 def test_a_rotation_naming_lane_heads_ends_the_old_key_by_position(
     federation: Federation,
 ) -> None:
-    """Outside the members lane the old key signs up to the heads the rotation names, and
-    nothing past them however early the record says it was issued; the new key the rest."""
+    """Outside the members lane the old key signs up to the heads the rotation names (a
+    restricted lane by its tag), and nothing past them however early the record says it was
+    issued: nor in a fresh lane, nor under another salt, nor without a salt; the new key the
+    rest."""
     us = Log(federation, "us-aisi")
     new = PrivateKey.generate()
     old_id = us.key.key_id
     restricted = lane_of("us-aisi", INSTITUTES, ["uk-aisi"], None)
     fresh = lane_of("us-aisi", INSTITUTES, ["jp-aisi"], None)
-    heads = {"public": 3, restricted: 5}
+    heads = {"public": 3, lane_tag(restricted, SALT): 5}
     us.add(events.rotation(federation.charter.federation_id, "us-aisi", old_id, new, heads))
     membership = Membership(federation.charter, us.envelopes)
     long_ago = now_us() - 5 * YEAR_US
     assert membership.signing_key("us-aisi", old_id, 3, now_us(), "public").key_id == old_id
-    for lane, seq in (("public", 4), (restricted, 6), (fresh, 1)):
-        with pytest.raises(UnknownSignerError, match="rotated out at seq"):
-            membership.signing_key("us-aisi", old_id, seq, long_ago, lane)
-        assert membership.signing_key("us-aisi", new.key_id, seq, long_ago, lane)
+    assert membership.signing_key("us-aisi", old_id, 5, long_ago, restricted, SALT)
+    for lane, seq, salt in (
+        ("public", 4, b""),
+        (restricted, 6, SALT),
+        (restricted, 2, OTHER_SALT),
+        (restricted, 2, b""),
+        (fresh, 1, OTHER_SALT),
+        (fresh, 1, b""),
+    ):
+        with pytest.raises(UnknownSignerError, match="rotated out at"):
+            membership.signing_key("us-aisi", old_id, seq, long_ago, lane, salt)
+        assert membership.signing_key("us-aisi", new.key_id, seq, long_ago, lane, salt)
     with pytest.raises(UnknownSignerError, match="signs from seq 4 of its lane"):
         membership.signing_key("us-aisi", new.key_id, 3, now_us(), "public")
+    with pytest.raises(UnknownSignerError, match="signs from seq 6 of its lane"):
+        membership.signing_key("us-aisi", new.key_id, 5, now_us(), restricted, SALT)
+
+
+def test_lanes_begun_before_lane_salts_keep_the_time_rule_when_the_rotation_says_so(
+    federation: Federation,
+) -> None:
+    """With `legacy_lanes`, a restricted record without a salt is judged by issue time (as
+    before lane heads); salted lanes still by position."""
+    us = Log(federation, "us-aisi")
+    new = PrivateKey.generate()
+    old_id = us.key.key_id
+    legacy = lane_of("us-aisi", INSTITUTES, ["uk-aisi"], None)
+    fed_id = federation.charter.federation_id
+    before = now_us()
+    us.add(events.rotation(fed_id, "us-aisi", old_id, new, {"public": 1}, legacy_lanes=True))
+    after = now_us() + 1
+    membership = Membership(federation.charter, us.envelopes)
+    assert membership.signing_key("us-aisi", old_id, 9, before - 1, legacy).key_id == old_id
+    with pytest.raises(UnknownSignerError, match="rotated out at 20"):
+        membership.signing_key("us-aisi", old_id, 9, after, legacy)
+    with pytest.raises(UnknownSignerError, match="rotated out at seq 0"):
+        membership.signing_key("us-aisi", old_id, 1, before - 1, legacy, SALT)
+    assert membership.signing_key("us-aisi", new.key_id, 10, after, legacy)
+
+
+def test_lane_heads_never_name_a_restricted_lane(federation: Federation) -> None:
+    """Only the members and public lanes go by name; a restricted lane by its tag, which
+    depends on the lane's salt."""
+    restricted = lane_of("us-aisi", INSTITUTES, ["uk-aisi"], None)
+    with pytest.raises(ValueError, match="by its tag"):
+        events.lane_heads({restricted: 1})
+    tag = lane_tag(restricted, SALT)
+    assert len(tag) == 64 and tag != lane_tag(restricted, OTHER_SALT)
+    named = events.lane_heads({"": 1, "public": 2, tag: 3})
+    assert [(h.lane, h.tag, h.seq) for h in named.heads] == [
+        ("", "", 1), ("", tag, 3), ("public", "", 2)
+    ]  # fmt: skip
 
 
 def test_an_expelled_member_signs_nothing_past_the_heads_its_votes_name(
@@ -252,14 +301,23 @@ def test_an_expelled_member_signs_nothing_past_the_heads_its_votes_name(
     """The votes name CA's heads as each voter holds them; per lane the highest counts, and
     a backdated record past them (a fresh lane among them) is void."""
     us, uk = Log(federation, "us-aisi"), Log(federation, "uk-aisi")
+    shared = lane_of("ca-aisi", INSTITUTES, ["uk-aisi"], None)
     fresh = lane_of("ca-aisi", INSTITUTES, ["jp-aisi"], None)
-    uk.add(events.expulsion("ca-aisi", signed_up_to={"": 2, "public": 7}))
+    tag = lane_tag(shared, SALT)
+    uk.add(events.expulsion("ca-aisi", signed_up_to={"": 2, "public": 7, tag: 3}))
     us.add(events.expulsion("ca-aisi", signed_up_to={"": 4, "public": 5}))
     membership = Membership(federation.charter, us.envelopes + uk.envelopes)
     ca_id = federation.keys["ca-aisi"].key_id
     long_ago = now_us() - 5 * YEAR_US
     assert membership.signing_key("ca-aisi", ca_id, 7, long_ago, "public")
     assert membership.signing_key("ca-aisi", ca_id, 4, long_ago)
-    for lane, seq in (("public", 8), ("", 5), (fresh, 1)):
+    assert membership.signing_key("ca-aisi", ca_id, 3, long_ago, shared, SALT)
+    for lane, seq, salt in (
+        ("public", 8, b""),
+        ("", 5, b""),
+        (shared, 4, SALT),
+        (shared, 1, b""),
+        (fresh, 1, OTHER_SALT),
+    ):
         with pytest.raises(UnknownSignerError, match="expulsion votes name seq"):
-            membership.signing_key("ca-aisi", ca_id, seq, long_ago, lane)
+            membership.signing_key("ca-aisi", ca_id, seq, long_ago, lane, salt)

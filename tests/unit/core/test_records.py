@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,11 +20,13 @@ from evalfed.core.records import (
     body_digest,
     check_lane,
     lane_of,
+    lane_tag,
     record_id,
     sign_record,
 )
 from evalfed.core.timeutil import now_us, timestamp_of_us
-from evalfed.v1.record_pb2 import Audience, Record
+from evalfed.core.validate import check_record
+from evalfed.v1.record_pb2 import Audience, KeyRotation, LaneHead, Record
 from tests.conftest import Federation
 from tests.results import result
 
@@ -162,6 +166,41 @@ def test_a_lane_names_an_audience_however_it_is_written() -> None:
     for bad in ("members", "to:uk-aisi", lane.upper(), lane + "0", "x" * 10_000):
         with pytest.raises(InvalidInputError, match="is not a lane"):
             check_lane(bad)
+
+
+def test_a_lane_salt_is_for_restricted_lanes_and_lane_heads_name_them_by_tag(
+    federation: Federation,
+) -> None:
+    """Membership records are read by every member: a restricted lane's name in their lane
+    heads is refused (any member could match it against every small audience's)."""
+    fed_id = federation.charter.federation_id
+    salted = make_record(federation, lane_salt=b"s" * 16)
+    salted.audience.CopyFrom(audience_from_text("uk-aisi"))
+    assert check_record(salted, fed_id).lane.startswith("to:")
+    for audience, salt, why in (
+        ("uk-aisi", b"short", "a lane salt is 16 random bytes"),
+        ("public", b"s" * 16, "only a restricted audience's records"),
+        ("", b"s" * 16, "only a restricted audience's records"),
+    ):
+        bad = make_record(federation, lane_salt=salt)
+        bad.audience.CopyFrom(audience_from_text(audience))
+        with pytest.raises(InvalidInputError, match=why):
+            check_record(bad, fed_id)
+    restricted = lane_of("us-aisi", INSTITUTES, ["uk-aisi"], None)
+    context = b"evalfed.lane-tag.v1\n"
+    expected = hashlib.sha256(context + restricted.encode() + b"\n" + b"s" * 16).hexdigest()
+    assert lane_tag(restricted, b"s" * 16) == expected
+    for head, why in (
+        (LaneHead(lane=restricted, seq=1), "by its name, which every member would see"),
+        (LaneHead(lane="public", tag="a" * 64), "by the tag alone"),
+        (LaneHead(tag="A" * 64), "by the tag alone"),
+    ):
+        rotation = KeyRotation(new_public_key=b"k" * 32, possession=b"p")
+        rotation.signed_up_to.heads.append(head)
+        record = make_record(federation)
+        record.rotation.CopyFrom(rotation)
+        with pytest.raises(InvalidInputError, match=why):
+            check_record(record, fed_id)
 
 
 NAMES = st.lists(st.sampled_from(["us-aisi", "uk-aisi", "ca-aisi", "jp-aisi", "kr-aisi"]))

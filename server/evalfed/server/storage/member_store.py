@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from evalfed.core.membership import MEMBERSHIP_KINDS
-from evalfed.core.records import MEMBERS_LANE
+from evalfed.core.records import MEMBERS_LANE, head_key, parse_record
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import join_requests, records
 from evalfed.server.storage.store import RecordStore
@@ -32,6 +32,26 @@ class MemberStore:
         query = select(records.c.envelope).where(records.c.kind.in_(MEMBERSHIP_KINDS))
         with self.engine.connect() as conn:
             return [_envelope(row.envelope) for row in conn.execute(query)]
+
+    def lane_keys(self, origin: str) -> dict[str, str | None]:
+        """Each of `origin`'s stored lanes and what lane heads name it by (`head_key`): a
+        restricted lane by the tag of its salt, as its lowest stored record carries it; None
+        for one without a salt."""
+        first = (
+            select(records.c.lane, func.min(records.c.seq).label("seq"))
+            .where(records.c.origin == origin)
+            .group_by(records.c.lane)
+            .subquery()
+        )
+        query = select(records.c.lane, records.c.envelope).join(
+            first, (records.c.lane == first.c.lane) & (records.c.seq == first.c.seq)
+        )
+        keys: dict[str, str | None] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.where(records.c.origin == origin)):
+                salt = parse_record(_envelope(row.envelope)).lane_salt
+                keys.setdefault(row.lane, head_key(row.lane, salt))
+        return keys
 
     def join_requests(self) -> list[Envelope]:
         with self.engine.connect() as conn:
@@ -82,16 +102,23 @@ class MemberStore:
         )
 
     def void_past_heads(
-        self, origin: str, key_id: str | None, heads: Mapping[str, int], reason: str
+        self,
+        origin: str,
+        key_id: str | None,
+        heads: Mapping[str, int],
+        reason: str,
+        spared: Collection[str] = (),
     ) -> int:
-        """Marks `origin`'s records (signed by `key_id`, when given) past `heads` as void: in a
-        lane `heads` names, those past its seq; in any other lane, all of them. The members
-        lane is left alone when `heads` does not name it (its key periods are by position)."""
+        """Marks `origin`'s records (signed by `key_id`, when given) past `heads` (by lane
+        name) as void: in a lane `heads` names, those past its seq; in any other lane but the
+        `spared` ones, all of them. The members lane is left alone when `heads` does not name
+        it (its key periods are by position)."""
         mine = records.c.origin == origin
         if key_id is not None:
             mine &= records.c.key_id == key_id
         named = [lane for lane in heads if lane != MEMBERS_LANE or key_id is None]
-        others = mine & records.c.lane.not_in(named) if named else mine
+        left = [*named, *spared]
+        others = mine & records.c.lane.not_in(left) if left else mine
         if key_id is not None and MEMBERS_LANE not in named:
             others &= records.c.lane != MEMBERS_LANE
         past = update(records).where(
