@@ -88,3 +88,20 @@ node's max_workers (16 by default) and 4 workers answer unary calls whatever str
 MAX_CONCURRENT_RPCS = 64
 """Calls a node runs or queues at once (gRPC maximum_concurrent_rpcs); past it a call gets
 RESOURCE_EXHAUSTED at once instead of waiting behind the others."""
+
+# --- tlog ---
+
+MAX_PROOF_HASHES = 128
+"""Hashes in one inclusion or consistency proof: no tree of fewer than 2^63 leaves needs more
+(a longer proof cannot verify, and is refused before any hashing)."""
+
+MAX_NOTE_BYTES = 64 * 1024
+"""Size of one signed note (a checkpoint with its signatures and cosignatures)."""
+
+MAX_NOTE_SIGNATURES = 100
+"""Signature lines in one signed note (C2SP signed-note asks verifiers to accept at least 16;
+Go's sumdb/note stops at 100)."""
+
+MAX_TLOG_PROOF_BYTES = MAX_NOTE_BYTES + 16 * 1024
+"""Size of one tlog-proof text: its signed checkpoint, plus room for the proof lines
+(MAX_PROOF_HASHES lines of 45 bytes) and some extra data."""
