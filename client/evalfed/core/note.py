@@ -21,6 +21,7 @@ import binascii
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from evalfed.core.errors import InvalidInputError, LimitError, SignatureError
 from evalfed.core.limits import (
@@ -225,31 +226,30 @@ class NoteVerifier:
 
 
 @dataclass(frozen=True)
-class NoteSigner:
-    """Signs note texts with an Ed25519 key under a name (type 0x01)."""
-
+class _NamedKey:
     name: str
     key: PrivateKey
+    sig_type: ClassVar[int]
 
     @property
     def verifier(self) -> NoteVerifier:
-        return NoteVerifier(self.name, self.key.public, SIG_ED25519)
+        return NoteVerifier(self.name, self.key.public, self.sig_type)
+
+
+class NoteSigner(_NamedKey):
+    """Signs note texts with an Ed25519 key under a name (type 0x01)."""
+
+    sig_type = SIG_ED25519
 
     def sign(self, text: str) -> NoteSignature:
         _check_signable(text)
         return NoteSignature(self.name, self.verifier.key_hash, self.key.sign(text.encode()))
 
 
-@dataclass(frozen=True)
-class Cosigner:
+class Cosigner(_NamedKey):
     """Cosigns checkpoint texts with an Ed25519 key under a name (type 0x04)."""
 
-    name: str
-    key: PrivateKey
-
-    @property
-    def verifier(self) -> NoteVerifier:
-        return NoteVerifier(self.name, self.key.public, SIG_COSIGNATURE_V1)
+    sig_type = SIG_COSIGNATURE_V1
 
     def cosign(self, text: str, timestamp: int) -> NoteSignature:
         _check_signable(text)

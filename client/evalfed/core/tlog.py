@@ -214,9 +214,7 @@ def root_from_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[byte
             )
         if fn & 1 or fn == sn:
             root = node_hash(p, root)
-            while not fn & 1 and fn:
-                fn >>= 1
-                sn >>= 1
+            fn, sn = _past_right_edge(fn, sn)
         else:
             root = node_hash(root, p)
         fn >>= 1
@@ -273,15 +271,21 @@ def verify_consistency(
         if fn & 1 or fn == sn:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            while not fn & 1 and fn:
-                fn >>= 1
-                sn >>= 1
+            fn, sn = _past_right_edge(fn, sn)
         else:
             sr = node_hash(sr, c)
         fn >>= 1
         sn >>= 1
     if sn != 0 or fr != root1 or sr != root2:
         raise ProofError(_inconsistent(size1, size2))
+
+
+def _past_right_edge(fn: int, sn: int) -> tuple[int, int]:
+    """Climbs while node fn is a left child on the right edge (no sibling to hash with)."""
+    while fn and not fn & 1:
+        fn >>= 1
+        sn >>= 1
+    return fn, sn
 
 
 def _inconsistent(size1: int, size2: int) -> str:
