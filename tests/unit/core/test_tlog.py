@@ -274,3 +274,26 @@ def test_proofs_read_logarithmically_many_stored_hashes() -> None:
             store.reads = 0
             tlog.consistency_proof(size1, size, store)
             assert store.reads <= 2 * depth + 1
+
+
+BIG_LEAVES, BIG_STORE = _store_of(5000)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_proofs_between_random_sizes_of_a_large_log_verify(data: st.DataObject) -> None:
+    """The stored hashes of the first n leaves are a prefix of the store, so any earlier size
+    of the log has its root and proofs from the same store."""
+    size2 = data.draw(st.integers(min_value=1, max_value=len(BIG_LEAVES)), label="size2")
+    size1 = data.draw(st.integers(min_value=0, max_value=size2), label="size1")
+    index = data.draw(st.integers(min_value=0, max_value=size2 - 1), label="index")
+    root1, root2 = tlog.tree_hash(size1, BIG_STORE), tlog.tree_hash(size2, BIG_STORE)
+    assert root2 == tlog.root_of(BIG_LEAVES[:size2])
+    proof = tlog.inclusion_proof(index, size2, BIG_STORE)
+    tlog.verify_inclusion(BIG_LEAVES[index], index, size2, proof, root2)
+    cproof = tlog.consistency_proof(size1, size2, BIG_STORE)
+    tlog.verify_consistency(size1, size2, cproof, root1, root2)
+    if size1 and size1 < size2:
+        other = tlog.root_of([*BIG_LEAVES[: size2 - 1], tlog.leaf_hash(b"rewritten")])
+        with pytest.raises(ProofError):
+            tlog.verify_consistency(size1, size2, cproof, root1, other)
