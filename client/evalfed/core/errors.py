@@ -65,3 +65,8 @@ class RateLimitError(LimitError):
 
 class UnavailableError(EvalfedError):
     """A node could not be reached."""
+
+
+class ProofError(SignatureError):
+    """A Merkle inclusion or consistency proof does not verify: the leaf, the proof or the
+    tree head is not the log's, or the log showed two histories."""

@@ -36,14 +36,14 @@ RATE_PER_CALLER = 200.0
 RATE_BURST = 400
 """Calls a second each caller (institute, or anonymous address) may make, on average and at once."""
 
-# --- auth ---
+# --- records published per caller ---
 RECORD_RATE_PER_CALLER = 30_000.0
 RECORD_BURST = 60_000
 """Records a second each caller may publish, on average and at once, counted before any of
 them is checked: about what two cores verify (31,000 signatures/s), twice a pipelined
 publisher's 10,000+ records/s, and a burst of twelve full batches (MAX_PUBLISH_BATCH)."""
 
-# --- limits ---
+# --- lanes, pages, join requests, streams ---
 
 MAX_LANES_PER_ORIGIN = 256
 """Lanes (audience and embargo logs) of one origin. Every lane is a cursor in each SyncRequest
@@ -98,3 +98,20 @@ partner then sends again is skipped as duplicates."""
 MAX_FORK_RIVALS = 2
 """Records kept at one (origin, lane, seq) besides the first: two signed records at one seq
 prove a fork, and more add nothing but storage; further ones are rejected ("forklimit")."""
+
+# --- transparency logs: proofs and signed notes ---
+
+MAX_PROOF_HASHES = 128
+"""Hashes in one inclusion or consistency proof: no tree of fewer than 2^63 leaves needs more
+(a longer proof cannot verify, and is refused before any hashing)."""
+
+MAX_NOTE_BYTES = 64 * 1024
+"""Size of one signed note (a checkpoint with its signatures and cosignatures)."""
+
+MAX_NOTE_SIGNATURES = 100
+"""Signature lines in one signed note (C2SP signed-note asks verifiers to accept at least 16;
+Go's sumdb/note stops at 100)."""
+
+MAX_TLOG_PROOF_BYTES = MAX_NOTE_BYTES + 16 * 1024
+"""Size of one tlog-proof text: its signed checkpoint, plus room for the proof lines
+(MAX_PROOF_HASHES lines of 45 bytes) and some extra data."""
