@@ -218,14 +218,8 @@ def serve(config: NodeConfig, end_with_pid: int | None = None) -> None:
     node.service.verifier.start_workers()
     node.start()
     settle_gc()
-    if config.insecure:
-        log.warning(
-            "INSECURE MODE: node-to-node traffic is neither encrypted nor bound to an institute; "
-            "use only on loopback for demos"
-        )
-    print(f"evalfed node {config.institute} listening on {node.address}", flush=True)
-    if node.metrics_address:
-        log.info("metrics at http://%s/metrics", node.metrics_address)
+    # Handlers go in once the checking workers run (they keep the default) and before the node
+    # says it listens: a SIGTERM just after that line must drain and stop it, not kill it.
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -238,6 +232,14 @@ def serve(config: NodeConfig, end_with_pid: int | None = None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if config.insecure:
+        log.warning(
+            "INSECURE MODE: node-to-node traffic is neither encrypted nor bound to an institute; "
+            "use only on loopback for demos"
+        )
+    print(f"evalfed node {config.institute} listening on {node.address}", flush=True)
+    if node.metrics_address:
+        log.info("metrics at http://%s/metrics", node.metrics_address)
     if end_with_pid is not None:
         when_ended(end_with_pid, on_starter_ended)
     stopping.wait()
