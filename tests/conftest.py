@@ -198,6 +198,16 @@ def node(make_node):
 
 
 @pytest.fixture
+def founders(make_node, federation: Federation):
+    """US and UK nodes, each the other's partner."""
+    us = make_node("us-aisi")
+    uk = make_node("uk-aisi", peers=(us.address,))
+    with NodeClient(us.address, federation.keys["us-aisi"]) as client:
+        client.update_peers([uk.address], [])
+    return us, uk
+
+
+@pytest.fixture
 def us_client(node, federation: Federation) -> Iterator[NodeClient]:
     with NodeClient(node.address, federation.keys["us-aisi"]) as client:
         yield client

@@ -58,16 +58,6 @@ def rotate(node, old: PrivateKey, new: PrivateKey) -> str:
     return rotation
 
 
-@pytest.fixture
-def founders(make_node, federation: Federation):
-    """US and UK nodes, each the other's partner."""
-    us = make_node("us-aisi")
-    uk = make_node("uk-aisi", peers=(us.address,))
-    with NodeClient(us.address, federation.keys["us-aisi"]) as client:
-        client.update_peers([uk.address], [])
-    return us, uk
-
-
 def test_newcomer_joins_on_two_distinct_endorsements(
     founders, make_node, federation: Federation
 ) -> None:

@@ -60,16 +60,6 @@ def rotate_by_cli(capsys, us, federation: Federation, tmp_path: Path) -> Private
     return load_private_key(new_path / "us-new.key")
 
 
-@pytest.fixture
-def founders(make_node, federation: Federation):
-    """US and UK nodes, each the other's partner."""
-    us = make_node("us-aisi")
-    uk = make_node("uk-aisi", peers=(us.address,))
-    with NodeClient(us.address, federation.keys["us-aisi"]) as client:
-        client.update_peers([uk.address], [])
-    return us, uk
-
-
 def test_an_endorsement_signed_in_a_compromise_window_admits_no_one(
     founders, federation: Federation
 ) -> None:
