@@ -8,7 +8,13 @@ import pytest
 
 from evalfed.client import publish_files
 from evalfed.client.importers import Imported
-from evalfed.client.publish_files import Tally, in_chunks, publish_chunk, read_ahead
+from evalfed.client.publish_files import (
+    PARALLEL_READ_MIN,
+    Tally,
+    in_chunks,
+    publish_chunk,
+    read_ahead,
+)
 from evalfed.client.publisher import Outcome
 from evalfed.core.errors import EvalfedError, InvalidInputError
 from evalfed.v1.record_pb2 import Audience, Record
@@ -30,6 +36,24 @@ def test_read_ahead_keeps_the_order_and_each_error_with_its_file() -> None:
     reads = list(read_ahead(sources, load))
     assert [source for source, _ in reads] == sources
     assert [isinstance(r, EvalfedError) for _, r in reads] == [i % 3 == 0 for i in range(50)]
+
+
+@pytest.mark.timeout(60)
+def test_many_files_are_read_in_worker_processes_in_order() -> None:
+    sources = [Path(f"{'bad' if i % 3 == 0 else 'ok'}-{i}") for i in range(PARALLEL_READ_MIN)]
+    seen: list[int] = []
+    reads = list(read_ahead(sources, load, lambda: seen.append(1), processes=2))
+    assert [source for source, _ in reads] == sources and len(seen) == len(sources)
+    for i, (source, loaded) in enumerate(reads):
+        if i % 3 == 0:
+            assert (
+                isinstance(loaded, InvalidInputError)
+                and str(loaded) == f"{source} could not be read"
+            )
+        else:
+            assert (
+                not isinstance(loaded, EvalfedError) and loaded[0].result.task.name == source.name
+            )
 
 
 def test_chunks_close_at_the_record_count_and_keep_a_file_together() -> None:
