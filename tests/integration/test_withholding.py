@@ -355,3 +355,23 @@ def test_cursor_with_too_many_or_disordered_held_ranges_is_refused(
         with pytest.raises(grpc.RpcError) as caught:
             _sync_as(node, federation, tmp_path / "ca", "ca-aisi", request)
         assert caught.value.code() == code and words in (caught.value.details() or "")
+
+
+def test_gap_filler_that_the_held_next_record_does_not_name_flags_a_fork(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    first, second, named = chain(federation, 3)
+    after = signed_record(federation, 4, record_id(named.payload))
+    filler = signed_record(federation, 3, record_id(second.payload), value=0.77)
+    sent = [e.SerializeToString() for e in (first, second, after)]
+    uk = make_node("uk-aisi", peers=(serve_partner(CraftedPartner(federation, "ca-aisi", [sent])),))
+    wait_for(uk, lambda: uk.store.head("us-aisi").seq == 4)
+    partner = CraftedPartner(federation, "ca-aisi", [[filler.SerializeToString()]])
+    with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
+        client.update_peers([serve_partner(partner)], [])
+    wait_for(uk, lambda: holds(uk, record_id(filler.payload)))
+    with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
+        assert client.status().forked_origins == ["us-aisi"]
+        rows = list(client.query(pb.QueryRequest(origin="us-aisi")))
+    assert {r.origin_forked for r in rows} == {True}
+    assert uk.store.head("us-aisi").forked and holds(uk, record_id(after.payload))

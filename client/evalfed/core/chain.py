@@ -6,6 +6,9 @@ could not show us); a duplicate when its id is held; a fork when another record 
 its (origin, lane, seq), and both are kept as evidence. A record whose prev does not name the
 held record before it breaks the chain and is rejected; so is one, outside the members lane,
 issued before the record it follows (keys there are valid by issue time, see membership).
+A record that fills a gap, when no held record after it names it as prev, is a fork too: the
+origin signed another record at its seq (the one the next record names), and the two records
+signed by the origin are the evidence.
 """
 
 from __future__ import annotations
@@ -26,18 +29,27 @@ class Fit(Enum):
 
 
 class HeldIds:
-    """The ids held per (origin, lane, seq) around a batch, with their issue times; updated as
-    the batch is placed."""
+    """The ids held per (origin, lane, seq) around a batch, with their issue times and prevs;
+    updated as the batch is placed."""
 
-    def __init__(self, rows: Iterable[tuple[str, str, int, str, int]] = ()) -> None:
+    def __init__(self, rows: Iterable[tuple[str, str, int, str, int, str]] = ()) -> None:
         self.ids: dict[tuple[str, str, int], set[str]] = {}
         self.issued_at_us: dict[str, int] = {}
+        self.prevs: dict[str, str] = {}
         for row in rows:
             self.add(*row)
 
-    def add(self, origin: str, lane: str, seq: int, record_id: str, issued_at_us: int) -> None:
+    def add(
+        self, origin: str, lane: str, seq: int, record_id: str, issued_at_us: int, prev: str
+    ) -> None:
         self.ids.setdefault((origin, lane, seq), set()).add(record_id)
         self.issued_at_us[record_id] = issued_at_us
+        self.prevs[record_id] = prev
+
+    def named_by_next(self, origin: str, lane: str, seq: int, record_id: str) -> bool:
+        """Whether no record is held at seq + 1, or one there names `record_id` as prev."""
+        after = self.ids.get((origin, lane, seq + 1))
+        return not after or any(self.prevs[held] == record_id for held in after)
 
 
 def seq_spans(batch: Iterable[VerifiedRecord], before: int = 0) -> dict[LogKey, tuple[int, int]]:
@@ -56,7 +68,7 @@ def seq_spans(batch: Iterable[VerifiedRecord], before: int = 0) -> dict[LogKey, 
 
 def place(record: VerifiedRecord, held: HeldIds) -> Fit:
     """How `record` fits; raises ChainError when its prev contradicts the held record before it.
-    (On the sync hot path: one dictionary lookup per seq.)"""
+    (On the sync hot path: two dictionary lookups per seq.)"""
     facts = record.facts
     origin, lane, seq, prev = facts.origin, facts.lane, facts.seq, facts.prev
     same_seq = held.ids.get((origin, lane, seq))
@@ -70,8 +82,10 @@ def place(record: VerifiedRecord, held: HeldIds) -> Fit:
         )
     if before and lane != MEMBERS_LANE:
         check_issued_after(facts.issued_at_us, held.issued_at_us[prev], origin, seq)
-    held.add(origin, lane, seq, record.id, facts.issued_at_us)
-    return Fit.FORK if same_seq else Fit.NEW
+    held.add(origin, lane, seq, record.id, facts.issued_at_us, prev)
+    if same_seq or not held.named_by_next(origin, lane, seq, record.id):
+        return Fit.FORK
+    return Fit.NEW
 
 
 def check_issued_after(issued_at_us: int, prev_issued_at_us: int, origin: str, seq: int) -> None:

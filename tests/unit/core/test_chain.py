@@ -39,7 +39,7 @@ def test_a_record_issued_before_the_one_it_follows_is_refused(
     assert place(first, held) is Fit.NEW
     with pytest.raises(ChainError, match="before the record it follows in its lane"):
         place(second, held)
-    held.add("us-aisi", first.facts.lane, 2, second.id, 1_000_000)  # were it held anyway
+    held.add("us-aisi", first.facts.lane, 2, second.id, 1_000_000, first.id)  # were it held
     assert place(third, held) is Fit.NEW
 
 

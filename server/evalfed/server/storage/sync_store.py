@@ -59,7 +59,7 @@ _MOVE_EMBARGO_CURSOR = (
     .where(peers.c.address == bindparam("peer"), peers.c.embargo_through_us < bindparam("through"))
     .values(embargo_through_us=bindparam("through"))
 )
-_HELD_IN_SPAN = select(records.c.seq, records.c.id, records.c.issued_at_us).where(
+_HELD_IN_SPAN = select(records.c.seq, records.c.id, records.c.issued_at_us, records.c.prev).where(
     IN_LOG, records.c.seq.between(bindparam("low"), bindparam("high"))
 )
 
@@ -435,10 +435,11 @@ def _complete_seq(
 
 
 def _held_in(conn: Connection, spans: dict[LogKey, tuple[int, int]]) -> HeldIds:
-    """The held ids in each log's span of seqs."""
+    """The held ids in each log's span of seqs and at the seq past it (whose prevs a record
+    filling a gap must match)."""
     held = HeldIds()
     for (origin, lane), (low, high) in spans.items():
-        params = {**log_params((origin, lane)), "low": low, "high": high}
+        params = {**log_params((origin, lane)), "low": low, "high": high + 1}
         for row in conn.execute(_HELD_IN_SPAN, params):
-            held.add(origin, lane, row.seq, row.id, row.issued_at_us)
+            held.add(origin, lane, row.seq, row.id, row.issued_at_us, row.prev)
     return held
