@@ -375,3 +375,22 @@ def test_gap_filler_that_the_held_next_record_does_not_name_flags_a_fork(
         rows = list(client.query(pb.QueryRequest(origin="us-aisi")))
     assert {r.origin_forked for r in rows} == {True}
     assert uk.store.head("us-aisi").forked and holds(uk, record_id(after.payload))
+
+
+def test_record_that_drops_its_lanes_salt_is_refused_at_sync(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    salt = bytes(range(16))
+    first = signed_record(federation, 1, "", audience="uk-aisi", lane_salt=salt)
+    unsalted = signed_record(federation, 2, record_id(first.payload), audience="uk-aisi")
+    resalted = signed_record(federation, 2, record_id(first.payload), value=0.6,
+                             audience="uk-aisi", lane_salt=bytes(16))  # fmt: skip
+    kept = signed_record(federation, 2, record_id(first.payload), value=0.7, audience="uk-aisi",
+                         lane_salt=salt)  # fmt: skip
+    batch = [e.SerializeToString() for e in (first, unsalted, resalted, kept)]
+    relay = serve_partner(CraftedPartner(federation, "ca-aisi", [batch]))
+    uk = make_node("uk-aisi", peers=(relay,))
+    wait_for(uk, lambda: holds(uk, record_id(kept.payload)))
+    assert not holds(uk, record_id(unsalted.payload)) and not holds(uk, record_id(resalted.payload))
+    assert uk.links.stats()[relay].rejected["chain"] == 2
+    assert uk.store.forked_origins() == set()

@@ -5,7 +5,9 @@ An origin keeps one log per audience (its lane, see `lane_of`); a log is named b
 could not show us); a duplicate when its id is held; a fork when another record already holds
 its (origin, lane, seq), and both are kept as evidence. A record whose prev does not name the
 held record before it breaks the chain and is rejected; so is one, outside the members lane,
-issued before the record it follows (keys there are valid by issue time, see membership).
+issued before the record it follows (keys there are valid by issue time, see membership), and
+one, in a restricted lane, whose lane salt is not that record's (a lane keeps the salt chosen at
+its seq 1, so an ended key cannot add unsalted, legacy-judged records to a salted lane).
 A record that fills a gap, when no held record after it names it as prev, is a fork too: the
 origin signed another record at its seq (the one the next record names), and the two records
 signed by the origin are the evidence.
@@ -18,7 +20,7 @@ from enum import Enum
 
 from evalfed.core.checks import VerifiedRecord
 from evalfed.core.errors import ChainError
-from evalfed.core.records import MEMBERS_LANE, LogKey
+from evalfed.core.records import MEMBERS_LANE, PUBLIC_LANE, LogKey
 from evalfed.core.timeutil import iso_of_us
 
 
@@ -29,22 +31,30 @@ class Fit(Enum):
 
 
 class HeldIds:
-    """The ids held per (origin, lane, seq) around a batch, with their issue times and prevs;
-    updated as the batch is placed."""
+    """The ids held per (origin, lane, seq) around a batch, with their issue times, prevs and
+    (restricted lanes) salts; updated as the batch is placed."""
 
-    def __init__(self, rows: Iterable[tuple[str, str, int, str, int, str]] = ()) -> None:
+    def __init__(self) -> None:
         self.ids: dict[tuple[str, str, int], set[str]] = {}
         self.issued_at_us: dict[str, int] = {}
         self.prevs: dict[str, str] = {}
-        for row in rows:
-            self.add(*row)
+        self.salts: dict[str, bytes] = {}
 
     def add(
-        self, origin: str, lane: str, seq: int, record_id: str, issued_at_us: int, prev: str
+        self,
+        origin: str,
+        lane: str,
+        seq: int,
+        record_id: str,
+        issued_at_us: int,
+        prev: str,
+        salt: bytes = b"",
     ) -> None:
         self.ids.setdefault((origin, lane, seq), set()).add(record_id)
         self.issued_at_us[record_id] = issued_at_us
         self.prevs[record_id] = prev
+        if salt:
+            self.salts[record_id] = salt
 
     def named_by_next(self, origin: str, lane: str, seq: int, record_id: str) -> bool:
         """Whether no record is held at seq + 1, or one there names `record_id` as prev."""
@@ -80,12 +90,26 @@ def place(record: VerifiedRecord, held: HeldIds) -> Fit:
             f"{origin} seq {seq} names prev {prev[:16]}, "
             f"but the record held at seq {seq - 1} is {sorted(before)[0][:16]}"
         )
+    restricted = lane != MEMBERS_LANE and lane != PUBLIC_LANE
+    salt = record.lane_salt if restricted else b""
     if before and lane != MEMBERS_LANE:
         check_issued_after(facts.issued_at_us, held.issued_at_us[prev], origin, seq)
-    held.add(origin, lane, seq, record.id, facts.issued_at_us, prev)
+        if restricted:
+            check_salt_kept(salt, held.salts.get(prev, b""), origin, seq)
+    held.add(origin, lane, seq, record.id, facts.issued_at_us, prev, salt)
     if same_seq or not held.named_by_next(origin, lane, seq, record.id):
         return Fit.FORK
     return Fit.NEW
+
+
+def check_salt_kept(salt: bytes, prev_salt: bytes, origin: str, seq: int) -> None:
+    """In a restricted lane, a record keeps the salt of the record it follows."""
+    if salt != prev_salt:
+        raise ChainError(
+            f"{origin} seq {seq} has lane salt {salt.hex() or '(none)'}, but the record it "
+            f"follows in its lane has {prev_salt.hex() or '(none)'}; a lane keeps the salt "
+            "chosen at its seq 1: copy it from the lane's head record"
+        )
 
 
 def check_issued_after(issued_at_us: int, prev_issued_at_us: int, origin: str, seq: int) -> None:
