@@ -265,7 +265,25 @@ def test_fork_of_a_lane_the_caller_cannot_see_is_not_flagged_to_it(
         assert {r.origin_forked for r in uk.query(pb.QueryRequest(origin="us-aisi"))} == {True}
     with NodeClient(us.address, federation.keys["ca-aisi"]) as ca:
         rows = list(ca.query(pb.QueryRequest(origin="us-aisi")))
+        assert ca.status().forked_origins == []
     assert [(r.id, r.origin_forked) for r in rows] == [(record_id(public.payload), False)]
+
+
+def test_fork_of_a_lane_a_member_sees_shows_in_its_status(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    (for_uk,) = chain(federation, 1, audience="uk-aisi")
+    rival = signed_record(federation, 1, "", value=0.99, audience="uk-aisi")
+    relay = serve_partner(CraftedPartner(federation, "ca-aisi", [[rival.SerializeToString()]]))
+    us = make_node("us-aisi")
+    with NodeClient(us.address, federation.keys["us-aisi"]) as client:
+        client.publish([for_uk])
+        client.update_peers([relay], [])
+    wait_for(us, lambda: holds(us, record_id(rival.payload)))
+    with NodeClient(us.address, federation.keys["uk-aisi"]) as uk:
+        status = uk.status()
+    assert status.forked_origins == ["us-aisi"]
+    assert [h.forked for h in status.heads if h.origin == "us-aisi"] == [True]
 
 
 def _sync_as(node, federation: Federation, caller_dir, institute: str, request: pb.SyncRequest):

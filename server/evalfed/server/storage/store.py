@@ -165,6 +165,7 @@ def viewer_params(viewer: Viewer, now: int) -> dict[str, Any]:
 
 _MAX_POS = select(func.max(records.c.pos))
 _LOGS = select(logs.c.origin, logs.c.lane).order_by(logs.c.origin, logs.c.lane)
+_LOG_FORKS = select(logs.c.origin, logs.c.lane, logs.c.forked).order_by(logs.c.origin, logs.c.lane)
 _HEADS = select(logs).order_by(logs.c.origin, logs.c.lane)
 _COUNT = select(func.count()).select_from(records)
 _FORKED_ORIGINS = select(logs.c.origin).where(logs.c.forked)
@@ -393,15 +394,16 @@ class RecordStore:
 
     def visible_heads(self, viewer: Viewer, valid_only: bool = True) -> list[Head]:
         """Per log, the last record `viewer` may see (what it may know of it), valid ones only
-        unless `valid_only` is false: one short index walk down each log."""
+        unless `valid_only` is false, and whether the log is forked (told only of a log the
+        viewer sees): one short index walk down each log."""
         query = _visible_top(viewer.is_member, valid_only)
         params = viewer_params(viewer, now_us())
         heads = []
         with self.engine.connect() as conn:
-            for key in self.logs():
-                top = conn.execute(query, {**params, **log_params(key)}).first()
+            for origin, lane, forked in conn.execute(_LOG_FORKS).all():
+                top = conn.execute(query, {**params, **log_params((origin, lane))}).first()
                 if top is not None:
-                    heads.append(Head(key[0], top.seq, top.id, lane=key[1]))
+                    heads.append(Head(origin, top.seq, top.id, forked, lane))
         return heads
 
     def visible_count(self, viewer: Viewer) -> int:
