@@ -412,3 +412,30 @@ def test_record_that_drops_its_lanes_salt_is_refused_at_sync(
     assert not holds(uk, record_id(unsalted.payload)) and not holds(uk, record_id(resalted.payload))
     assert uk.links.stats()[relay].rejected["chain"] == 2
     assert uk.store.forked_origins() == set()
+
+
+class PagingRelay(CraftedPartner):
+    """A relay whose GetStatus claims heads over pages of the given heads each."""
+
+    def __init__(self, federation: Federation, batches: list[list[bytes]], pages: list) -> None:
+        super().__init__(federation, "ca-aisi", batches)
+        self.pages = pages
+
+    def GetStatus(self, request, context):
+        at = int(request.page_token or 0)
+        heads = [pb.OriginHead(origin=o, lane=lane, seq=s) for o, lane, s in self.pages[at]]
+        token = str(at + 1) if at + 1 < len(self.pages) else ""
+        return pb.GetStatusResponse(institute=self.institute, heads=heads, next_page_token=token)
+
+
+def test_lag_counts_heads_a_partner_claims_past_its_first_status_page(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    sent = [e.SerializeToString() for e in chain(federation, 2)]
+    pages = [[("us-aisi", "", 2)], [("us-aisi", "public", 4)]]
+    relay = serve_partner(PagingRelay(federation, [sent], pages))
+    uk = make_node("uk-aisi", peers=(relay,))
+    wait_for(uk, lambda: uk.store.head("us-aisi").seq == 2)
+    with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
+        (peer,) = client.status().peers
+    assert peer.lag == 4
