@@ -439,3 +439,20 @@ def test_lag_counts_heads_a_partner_claims_past_its_first_status_page(
     with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
         (peer,) = client.status().peers
     assert peer.lag == 4
+
+
+def test_record_past_a_gap_without_its_lanes_salt_flags_a_fork_when_the_gap_fills(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    salt = bytes(range(16))
+    first = signed_record(federation, 1, "", audience="uk-aisi", lane_salt=salt)
+    second = signed_record(federation, 2, record_id(first.payload), value=0.6,
+                           audience="uk-aisi", lane_salt=salt)  # fmt: skip
+    unsalted = signed_record(federation, 3, record_id(second.payload), value=0.7,
+                             audience="uk-aisi")  # fmt: skip
+    batch = [e.SerializeToString() for e in (first, unsalted, second)]
+    uk = make_node(
+        "uk-aisi", peers=(serve_partner(CraftedPartner(federation, "ca-aisi", [batch])),)
+    )
+    wait_for(uk, lambda: holds(uk, record_id(second.payload)))
+    assert uk.store.forked_origins() == {"us-aisi"}

@@ -8,9 +8,9 @@ held record before it breaks the chain and is rejected; so is one, outside the m
 issued before the record it follows (keys there are valid by issue time, see membership), and
 one, in a restricted lane, whose lane salt is not that record's (a lane keeps the salt chosen at
 its seq 1, so an ended key cannot add unsalted, legacy-judged records to a salted lane).
-A record that fills a gap, when no held record after it names it as prev, is a fork too: the
-origin signed another record at its seq (the one the next record names), and the two records
-signed by the origin are the evidence.
+A record that fills a gap, when no held record after it names it as prev (with its lane salt),
+is a fork too: the origin signed another record at its seq (the one the next record names), or
+one that breaks the salt rule past the gap, and the two records it signed are the evidence.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ def place(record: VerifiedRecord, held: HeldIds) -> Fit:
             f"{origin} seq {seq} names prev {prev[:16]}, "
             f"but the record held at seq {seq - 1} is {sorted(before)[0][:16]}"
         )
+    salt = b""
     if lane != MEMBERS_LANE:
         if before:
             check_issued_after(facts.issued_at_us, held.issued_at_us[prev], origin, seq)
@@ -103,9 +104,16 @@ def place(record: VerifiedRecord, held: HeldIds) -> Fit:
     prevs = held.prevs
     prevs[record_id] = prev
     after = ids.get((origin, lane, seq + 1))
-    if same_seq or (after and not any(prevs[named] == record_id for named in after)):
+    if same_seq or (after and not _followed(record_id, salt, after, held)):
         return Fit.FORK
     return Fit.NEW
+
+
+def _followed(record_id: str, salt: bytes, after: set[str], held: HeldIds) -> bool:
+    """Whether a held record at the next seq follows `record_id`: names it as prev, with the
+    same lane salt (a record stored past a gap was not checked against the one it follows)."""
+    prevs, salts = held.prevs, held.salts
+    return any(prevs[n] == record_id and salts.get(n, b"") == salt for n in after)
 
 
 def check_salt_kept(salt: bytes, prev_salt: bytes, origin: str, seq: int) -> None:
