@@ -34,6 +34,7 @@ def signed_record(
     origin: str = "us-aisi",
     value: float = 0.5,
     audience: str = "",
+    lane_salt: bytes = b"",
 ) -> Envelope:
     """A result record signed by `origin`'s founder key, as its publisher would sign it;
     `audience` as `evalfed publish --audience` takes it."""
@@ -45,6 +46,7 @@ def signed_record(
         key_id=federation.keys[origin].key_id,
         result=result(value=value),
         audience=audience_from_text(audience),
+        lane_salt=lane_salt,
     )
     record.issued_at.CopyFrom(timestamp_of_us(now_us()))
     return sign_record(record, federation.keys[origin])

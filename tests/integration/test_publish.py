@@ -94,6 +94,18 @@ def test_a_backdated_record_outside_the_members_lane_is_refused(
     assert us_client.head(lane=record_lane(parse_record(first))).seq == 1
 
 
+def test_publish_that_drops_its_lanes_salt_is_refused(
+    us_client: NodeClient, federation: Federation
+) -> None:
+    """An ended key may add unsalted (legacy) records to restricted lanes: not to a salted one."""
+    first = signed(federation, 1, "", audience="uk-aisi", lane_salt=bytes(range(16)))
+    us_client.publish([first])
+    unsalted = signed(federation, 2, record_id(first.payload), value=0.6, audience="uk-aisi")
+    with pytest.raises(ConflictError, match="salt"):
+        us_client.publish([unsalted])
+    assert us_client.head(lane=record_lane(parse_record(first))).seq == 1
+
+
 def test_same_envelope_again_returns_existing_id(
     us_client: NodeClient, federation: Federation
 ) -> None:

@@ -265,7 +265,25 @@ def test_fork_of_a_lane_the_caller_cannot_see_is_not_flagged_to_it(
         assert {r.origin_forked for r in uk.query(pb.QueryRequest(origin="us-aisi"))} == {True}
     with NodeClient(us.address, federation.keys["ca-aisi"]) as ca:
         rows = list(ca.query(pb.QueryRequest(origin="us-aisi")))
+        assert ca.status().forked_origins == []
     assert [(r.id, r.origin_forked) for r in rows] == [(record_id(public.payload), False)]
+
+
+def test_fork_of_a_lane_a_member_sees_shows_in_its_status(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    (for_uk,) = chain(federation, 1, audience="uk-aisi")
+    rival = signed_record(federation, 1, "", value=0.99, audience="uk-aisi")
+    relay = serve_partner(CraftedPartner(federation, "ca-aisi", [[rival.SerializeToString()]]))
+    us = make_node("us-aisi")
+    with NodeClient(us.address, federation.keys["us-aisi"]) as client:
+        client.publish([for_uk])
+        client.update_peers([relay], [])
+    wait_for(us, lambda: holds(us, record_id(rival.payload)))
+    with NodeClient(us.address, federation.keys["uk-aisi"]) as uk:
+        status = uk.status()
+    assert status.forked_origins == ["us-aisi"]
+    assert [h.forked for h in status.heads if h.origin == "us-aisi"] == [True]
 
 
 def _sync_as(node, federation: Federation, caller_dir, institute: str, request: pb.SyncRequest):
@@ -355,3 +373,86 @@ def test_cursor_with_too_many_or_disordered_held_ranges_is_refused(
         with pytest.raises(grpc.RpcError) as caught:
             _sync_as(node, federation, tmp_path / "ca", "ca-aisi", request)
         assert caught.value.code() == code and words in (caught.value.details() or "")
+
+
+def test_gap_filler_that_the_held_next_record_does_not_name_flags_a_fork(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    first, second, named = chain(federation, 3)
+    after = signed_record(federation, 4, record_id(named.payload))
+    filler = signed_record(federation, 3, record_id(second.payload), value=0.77)
+    sent = [e.SerializeToString() for e in (first, second, after)]
+    uk = make_node("uk-aisi", peers=(serve_partner(CraftedPartner(federation, "ca-aisi", [sent])),))
+    wait_for(uk, lambda: uk.store.head("us-aisi").seq == 4)
+    partner = CraftedPartner(federation, "ca-aisi", [[filler.SerializeToString()]])
+    with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
+        client.update_peers([serve_partner(partner)], [])
+    wait_for(uk, lambda: holds(uk, record_id(filler.payload)))
+    with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
+        assert client.status().forked_origins == ["us-aisi"]
+        rows = list(client.query(pb.QueryRequest(origin="us-aisi")))
+    assert {r.origin_forked for r in rows} == {True}
+    assert uk.store.head("us-aisi").forked and holds(uk, record_id(after.payload))
+
+
+def test_record_that_drops_its_lanes_salt_is_refused_at_sync(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    salt = bytes(range(16))
+    first = signed_record(federation, 1, "", audience="uk-aisi", lane_salt=salt)
+    unsalted = signed_record(federation, 2, record_id(first.payload), audience="uk-aisi")
+    resalted = signed_record(federation, 2, record_id(first.payload), value=0.6,
+                             audience="uk-aisi", lane_salt=bytes(16))  # fmt: skip
+    kept = signed_record(federation, 2, record_id(first.payload), value=0.7, audience="uk-aisi",
+                         lane_salt=salt)  # fmt: skip
+    batch = [e.SerializeToString() for e in (first, unsalted, resalted, kept)]
+    relay = serve_partner(CraftedPartner(federation, "ca-aisi", [batch]))
+    uk = make_node("uk-aisi", peers=(relay,))
+    wait_for(uk, lambda: holds(uk, record_id(kept.payload)))
+    assert not holds(uk, record_id(unsalted.payload)) and not holds(uk, record_id(resalted.payload))
+    assert uk.links.stats()[relay].rejected["chain"] == 2
+    assert uk.store.forked_origins() == set()
+
+
+class PagingRelay(CraftedPartner):
+    """A relay whose GetStatus claims heads over pages of the given heads each."""
+
+    def __init__(self, federation: Federation, batches: list[list[bytes]], pages: list) -> None:
+        super().__init__(federation, "ca-aisi", batches)
+        self.pages = pages
+
+    def GetStatus(self, request, context):
+        at = int(request.page_token or 0)
+        heads = [pb.OriginHead(origin=o, lane=lane, seq=s) for o, lane, s in self.pages[at]]
+        token = str(at + 1) if at + 1 < len(self.pages) else ""
+        return pb.GetStatusResponse(institute=self.institute, heads=heads, next_page_token=token)
+
+
+def test_lag_counts_heads_a_partner_claims_past_its_first_status_page(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    sent = [e.SerializeToString() for e in chain(federation, 2)]
+    pages = [[("us-aisi", "", 2)], [("us-aisi", "public", 4)]]
+    relay = serve_partner(PagingRelay(federation, [sent], pages))
+    uk = make_node("uk-aisi", peers=(relay,))
+    wait_for(uk, lambda: uk.store.head("us-aisi").seq == 2)
+    with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
+        (peer,) = client.status().peers
+    assert peer.lag == 4
+
+
+def test_record_past_a_gap_without_its_lanes_salt_flags_a_fork_when_the_gap_fills(
+    make_node, serve_partner, federation: Federation
+) -> None:
+    salt = bytes(range(16))
+    first = signed_record(federation, 1, "", audience="uk-aisi", lane_salt=salt)
+    second = signed_record(federation, 2, record_id(first.payload), value=0.6,
+                           audience="uk-aisi", lane_salt=salt)  # fmt: skip
+    unsalted = signed_record(federation, 3, record_id(second.payload), value=0.7,
+                             audience="uk-aisi")  # fmt: skip
+    batch = [e.SerializeToString() for e in (first, unsalted, second)]
+    uk = make_node(
+        "uk-aisi", peers=(serve_partner(CraftedPartner(federation, "ca-aisi", [batch])),)
+    )
+    wait_for(uk, lambda: holds(uk, record_id(second.payload)))
+    assert uk.store.forked_origins() == {"us-aisi"}

@@ -43,6 +43,7 @@ class VerifiedRecord:
         envelope_bytes: bytes,
         body_digest: str | None = None,
         parsed: tuple[Envelope, Record] | None = None,
+        lane_salt: bytes | None = None,
     ) -> None:
         self.id = id
         self.facts = facts
@@ -51,6 +52,8 @@ class VerifiedRecord:
             self.__dict__["body_digest"] = body_digest
         if parsed is not None:
             self.__dict__["envelope"], self.__dict__["record"] = parsed
+        if lane_salt is not None:
+            self.__dict__["lane_salt"] = lane_salt
 
     @property
     def origin(self) -> str:
@@ -80,6 +83,10 @@ class VerifiedRecord:
     @cached_property
     def body_digest(self) -> str:
         return body_digest(self.record)
+
+    @cached_property
+    def lane_salt(self) -> bytes:
+        return self.record.lane_salt
 
 
 def decode_envelope(data: bytes) -> Envelope:
@@ -124,8 +131,13 @@ def check_signature(checked: FieldsChecked, received_bytes: bytes | None = None)
     are)."""
     envelope = checked.envelope
     data = envelope.SerializeToString() if received_bytes is None else received_bytes
+    record = checked.record
     return VerifiedRecord(
-        signed_id(checked), checked.facts, data, parsed=(envelope, checked.record)
+        signed_id(checked),
+        checked.facts,
+        data,
+        parsed=(envelope, record),
+        lane_salt=record.lane_salt,
     )
 
 

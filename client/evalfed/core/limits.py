@@ -115,3 +115,10 @@ Go's sumdb/note stops at 100)."""
 MAX_TLOG_PROOF_BYTES = MAX_NOTE_BYTES + 16 * 1024
 """Size of one tlog-proof text: its signed checkpoint, plus room for the proof lines
 (MAX_PROOF_HASHES lines of 45 bytes) and some extra data."""
+
+# --- residues (status paging at sync) ---
+
+MAX_STATUS_PAGES_READ = 50
+"""GetStatus pages a node reads of a partner at each connect, for the heads it claims (lag):
+50 * MAX_STATUS_PAGE = 50,000 logs, all lanes of 193 origins at MAX_LANES_PER_ORIGIN (49,408).
+Claims past them are not counted."""

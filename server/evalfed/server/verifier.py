@@ -49,8 +49,9 @@ trip to a worker and back would cost more than it saves, and it adds latency."""
 Checked = VerifiedRecord | tuple[str, str]
 """A verified record, or ('?', 'reason: message') for one that failed its checks."""
 
-_Outcome = tuple[str, tuple[object, ...], str | None] | str
-"""From a worker: (id, facts as a plain tuple, body digest or None), or why the record failed."""
+_Outcome = tuple[str, tuple[object, ...], str | None, bytes] | str
+"""From a worker: (id, facts as a plain tuple, body digest or None, lane salt), or why the
+record failed."""
 
 
 def _failure(exc: EvalfedError) -> str:
@@ -102,7 +103,7 @@ def _outcome(
     plain: list[object] = list(facts)
     for i in _REPEATED_FACTS:
         plain[i] = shared.setdefault(plain[i], plain[i])
-    return record_id, tuple(plain), digest
+    return record_id, tuple(plain), digest, checked.record.lane_salt
 
 
 _REPEATED_FACTS = [
@@ -240,7 +241,7 @@ def _joined(sent: Future[list[_Outcome]], chunk: list[bytes]) -> Future[list[Che
             [
                 ("?", o)
                 if isinstance(o, str)
-                else VerifiedRecord(o[0], RecordFacts._make(o[1]), data, o[2])
+                else VerifiedRecord(o[0], RecordFacts._make(o[1]), data, o[2], lane_salt=o[3])
                 for o, data in zip(outcomes, chunk, strict=True)
             ]
         )

@@ -39,7 +39,7 @@ def test_a_record_issued_before_the_one_it_follows_is_refused(
     assert place(first, held) is Fit.NEW
     with pytest.raises(ChainError, match="before the record it follows in its lane"):
         place(second, held)
-    held.add("us-aisi", first.facts.lane, 2, second.id, 1_000_000)  # were it held anyway
+    held.add("us-aisi", first.facts.lane, 2, second.id, 1_000_000, first.id)  # were it held
     assert place(third, held) is Fit.NEW
 
 
@@ -50,3 +50,13 @@ def test_in_the_members_lane_issue_times_may_go_back(federation: Federation) -> 
         Fit.NEW,
         Fit.NEW,
     ]
+
+
+def test_a_gap_filler_the_next_record_does_not_name_is_a_fork(federation: Federation) -> None:
+    first, second, third = lane_records(federation, "", [1_000_000, 2_000_000, 3_000_000])
+    rival = lane_records(federation, "", [1_000_000, 2_500_000])[1]  # its prev: first
+    rival_held = HeldIds()
+    assert [place(r, rival_held) for r in (first, third)] == [Fit.NEW, Fit.NEW]
+    held = HeldIds()
+    assert [place(r, held) for r in (first, third, second)] == [Fit.NEW] * 3
+    assert place(rival, rival_held) is Fit.FORK

@@ -22,11 +22,19 @@ from sqlalchemy import Select, and_, bindparam, distinct, func, or_, select, upd
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
-from evalfed.core.chain import check_issued_after, seq_spans
-from evalfed.core.checks import VerifiedRecord
+from evalfed.core.chain import check_issued_after, check_salt_kept, seq_spans
+from evalfed.core.checks import VerifiedRecord, decode_envelope
 from evalfed.core.errors import ConflictError
 from evalfed.core.limits import MAX_GAP_RANGES, MAX_LANES_PER_ORIGIN
-from evalfed.core.records import INSTITUTES, MEMBERS_LANE, PUBLIC, LogKey, RecordFacts
+from evalfed.core.records import (
+    INSTITUTES,
+    MEMBERS_LANE,
+    PUBLIC,
+    LogKey,
+    RecordFacts,
+    is_restricted,
+    parse_record,
+)
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.lanes import check_lanes
 from evalfed.server.storage.schema import HAS_TARGET, logs, records
@@ -157,6 +165,7 @@ def viewer_params(viewer: Viewer, now: int) -> dict[str, Any]:
 
 _MAX_POS = select(func.max(records.c.pos))
 _LOGS = select(logs.c.origin, logs.c.lane).order_by(logs.c.origin, logs.c.lane)
+_LOG_FORKS = select(logs.c.origin, logs.c.lane, logs.c.forked).order_by(logs.c.origin, logs.c.lane)
 _HEADS = select(logs).order_by(logs.c.origin, logs.c.lane)
 _COUNT = select(func.count()).select_from(records)
 _FORKED_ORIGINS = select(logs.c.origin).where(logs.c.forked)
@@ -183,6 +192,9 @@ _SET_HEAD = (
     )
 )
 _ISSUED_AT = select(records.c.issued_at_us).where(
+    IN_LOG, records.c.seq == bindparam("at_seq"), records.c.id == bindparam("at_id")
+)
+_ENVELOPE_AT = select(records.c.envelope).where(
     IN_LOG, records.c.seq == bindparam("at_seq"), records.c.id == bindparam("at_id")
 )
 
@@ -382,15 +394,16 @@ class RecordStore:
 
     def visible_heads(self, viewer: Viewer, valid_only: bool = True) -> list[Head]:
         """Per log, the last record `viewer` may see (what it may know of it), valid ones only
-        unless `valid_only` is false: one short index walk down each log."""
+        unless `valid_only` is false, and whether the log is forked (told only of a log the
+        viewer sees): one short index walk down each log."""
         query = _visible_top(viewer.is_member, valid_only)
         params = viewer_params(viewer, now_us())
         heads = []
         with self.engine.connect() as conn:
-            for key in self.logs():
-                top = conn.execute(query, {**params, **log_params(key)}).first()
+            for origin, lane, forked in conn.execute(_LOG_FORKS).all():
+                top = conn.execute(query, {**params, **log_params((origin, lane))}).first()
                 if top is not None:
-                    heads.append(Head(key[0], top.seq, top.id, lane=key[1]))
+                    heads.append(Head(origin, top.seq, top.id, forked, lane))
         return heads
 
     def visible_count(self, viewer: Viewer) -> int:
@@ -465,7 +478,12 @@ class RecordStore:
             check_lanes(conn, batch, self.lane_cap)
             old_heads = {key: head_of(conn, key, for_update=True) for key in spans}
             heads = {
-                key: (old.seq, old.id, _issued_at(conn, old) if key[1] != MEMBERS_LANE else 0)
+                key: (
+                    old.seq,
+                    old.id,
+                    _issued_at(conn, old) if key[1] != MEMBERS_LANE else 0,
+                    _lane_salt(conn, old) if is_restricted(key[1]) else b"",
+                )
                 for key, old in old_heads.items()
             }
             # A record's id hashes its payload, origin, lane and seq included, so a stored one
@@ -485,7 +503,7 @@ class RecordStore:
                     results.append(Appended(existing_id, existing_seq, True))
                     continue
                 key = verified.log
-                seq, head_id, head_issued = heads[key]
+                seq, head_id, head_issued, head_salt = heads[key]
                 if verified.seq != seq + 1 or verified.prev != head_id:
                     raise ConflictError(
                         f"record seq {verified.seq} does not extend the head of {log_name(key)} "
@@ -495,14 +513,17 @@ class RecordStore:
                     )
                 if key[1] != MEMBERS_LANE:
                     check_issued_after(verified.facts.issued_at_us, head_issued, origin, seq + 1)
+                salt = verified.lane_salt if is_restricted(key[1]) else b""
+                if seq:
+                    check_salt_kept(salt, head_salt, origin, seq + 1)
                 rows.append(row_of(verified, received_from, received))
                 results.append(Appended(verified.id, verified.seq, False))
                 if verified.facts.kind == "result":
                     digests[digest] = (verified.id, verified.seq)
-                heads[key] = (verified.seq, verified.id, verified.facts.issued_at_us)
+                heads[key] = (verified.seq, verified.id, verified.facts.issued_at_us, salt)
             if rows:
                 insert_rows(conn, rows)
-                for key, (seq, head_id, _) in heads.items():
+                for key, (seq, head_id, *_) in heads.items():
                     old = old_heads[key]
                     if (seq, head_id) != (old.seq, old.id):
                         complete = seq if old.complete == old.seq else old.complete
@@ -554,6 +575,16 @@ def _issued_at(conn: Connection, head: Head) -> int:
         return 0
     params = {**log_params((head.origin, head.lane)), "at_seq": head.seq, "at_id": head.id}
     return int(conn.execute(_ISSUED_AT, params).scalar_one())
+
+
+def _lane_salt(conn: Connection, head: Head) -> bytes:
+    """The lane salt of the record at `head` (empty for an empty log): read from its envelope,
+    for restricted lanes only."""
+    if not head.id:
+        return b""
+    params = {**log_params((head.origin, head.lane)), "at_seq": head.seq, "at_id": head.id}
+    envelope = conn.execute(_ENVELOPE_AT, params).scalar_one()
+    return parse_record(decode_envelope(envelope)).lane_salt
 
 
 def log_name(key: LogKey) -> str:

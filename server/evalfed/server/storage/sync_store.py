@@ -16,10 +16,10 @@ from sqlalchemy import Select, bindparam, func, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
 from evalfed.core.chain import Fit, HeldIds, place, seq_spans
-from evalfed.core.checks import VerifiedRecord
+from evalfed.core.checks import VerifiedRecord, decode_envelope
 from evalfed.core.errors import ChainError
 from evalfed.core.limits import MAX_FORK_RIVALS, MAX_GAP_RANGES
-from evalfed.core.records import INSTITUTES, LogKey
+from evalfed.core.records import INSTITUTES, LogKey, is_restricted, parse_record
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.lanes import within_lane_cap
 from evalfed.server.storage.schema import logs, peers, records
@@ -59,9 +59,11 @@ _MOVE_EMBARGO_CURSOR = (
     .where(peers.c.address == bindparam("peer"), peers.c.embargo_through_us < bindparam("through"))
     .values(embargo_through_us=bindparam("through"))
 )
-_HELD_IN_SPAN = select(records.c.seq, records.c.id, records.c.issued_at_us).where(
+_HELD_IN_SPAN = select(records.c.seq, records.c.id, records.c.issued_at_us, records.c.prev).where(
     IN_LOG, records.c.seq.between(bindparam("low"), bindparam("high"))
 )
+_HELD_IN_RESTRICTED_SPAN = _HELD_IN_SPAN.add_columns(records.c.envelope)
+"""As _HELD_IN_SPAN, with the envelopes, for their lane salts (restricted lanes only)."""
 
 
 @cache
@@ -435,10 +437,16 @@ def _complete_seq(
 
 
 def _held_in(conn: Connection, spans: dict[LogKey, tuple[int, int]]) -> HeldIds:
-    """The held ids in each log's span of seqs."""
+    """The held ids in each log's span of seqs and at the seq past it (whose prevs a record
+    filling a gap must match)."""
     held = HeldIds()
     for (origin, lane), (low, high) in spans.items():
-        params = {**log_params((origin, lane)), "low": low, "high": high}
-        for row in conn.execute(_HELD_IN_SPAN, params):
-            held.add(origin, lane, row.seq, row.id, row.issued_at_us)
+        params = {**log_params((origin, lane)), "low": low, "high": high + 1}
+        if not is_restricted(lane):
+            for row in conn.execute(_HELD_IN_SPAN, params):
+                held.add(origin, lane, row.seq, row.id, row.issued_at_us, row.prev)
+            continue
+        for row in conn.execute(_HELD_IN_RESTRICTED_SPAN, params):
+            salt = parse_record(decode_envelope(row.envelope)).lane_salt
+            held.add(origin, lane, row.seq, row.id, row.issued_at_us, row.prev, salt)
     return held

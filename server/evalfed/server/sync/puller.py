@@ -21,7 +21,7 @@ from typing import NamedTuple
 import grpc
 
 from evalfed.core.checks import VerifiedRecord
-from evalfed.core.limits import SYNC_BATCH_RECORDS
+from evalfed.core.limits import MAX_STATUS_PAGES_READ, SYNC_BATCH_RECORDS
 from evalfed.core.records import LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
@@ -157,16 +157,16 @@ class PeerLink:
     def _stream(self) -> None:
         channel, stub, institute = self.open_stub(self.address)
         try:
-            status = stub.GetStatus(GetStatusRequest(), timeout=STATUS_TIMEOUT_S)
-            if status.institute != institute:
+            claimed, heads = _claimed_heads(stub)
+            if claimed != institute:
                 log.warning(
                     "partner %s says it is %s, but its node binding names %s",
                     self.address,
-                    status.institute,
+                    claimed,
                     institute,
                 )
             self.stats.institute = institute or ""
-            self.stats.heads = {(h.origin, h.lane): h.seq for h in status.heads}
+            self.stats.heads = heads
             self.stats.last_contact_us = now_us()
             delivered = self.store.peer_cursors(self.address)
             cursors = self.store.cursors(Viewer(institute))
@@ -281,3 +281,19 @@ class PeerLink:
                 log.warning("rejected record %s from %s: %s", record_id[:16], self.address, reason)
             if result.forks:
                 log.warning("fork evidence from %s: %d record(s)", self.address, result.forks)
+
+
+def _claimed_heads(stub: NodeStub) -> tuple[str, dict[LogKey, int]]:
+    """The institute a partner says it is, and the heads per log it claims, read page by page
+    (at most MAX_STATUS_PAGES_READ pages: all lanes of every member at the lane cap)."""
+    heads: dict[LogKey, int] = {}
+    institute, token = "", ""
+    for page in range(MAX_STATUS_PAGES_READ):
+        status = stub.GetStatus(GetStatusRequest(page_token=token), timeout=STATUS_TIMEOUT_S)
+        if page == 0:
+            institute = status.institute
+        heads.update(((h.origin, h.lane), h.seq) for h in status.heads)
+        token = status.next_page_token
+        if not token:
+            break
+    return institute, heads
