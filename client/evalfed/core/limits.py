@@ -115,3 +115,9 @@ Go's sumdb/note stops at 100)."""
 MAX_TLOG_PROOF_BYTES = MAX_NOTE_BYTES + 16 * 1024
 """Size of one tlog-proof text: its signed checkpoint, plus room for the proof lines
 (MAX_PROOF_HASHES lines of 45 bytes) and some extra data."""
+
+# --- transparency logs: trees and checkpoints ---
+
+TLOG_INDEX_PAGE = 1000
+"""Records the tree indexer reads, and leaves it appends to one tree, per transaction: its
+transactions stay short next to the appends it follows."""

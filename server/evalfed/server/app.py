@@ -41,6 +41,7 @@ from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.streams import StreamSlots
 from evalfed.server.sync.manager import SyncManager
 from evalfed.server.sync.puller import OpenPartner
+from evalfed.server.tlog_indexer import TlogIndexer
 from evalfed.server.verifier import Verifier
 from evalfed.v1 import node_pb2
 from evalfed.v1.node_pb2_grpc import NodeStub, add_NodeServicer_to_server
@@ -63,6 +64,7 @@ class Node:
     service: NodeService
     health: health.HealthServicer
     links: SyncManager
+    indexer: TlogIndexer
     metrics: MetricsServer | None = None
 
     @property
@@ -75,6 +77,7 @@ class Node:
         self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         self.links.start()
+        self.indexer.start()
         if self.metrics is not None and self.config.metrics_listen:
             self.metrics.start(self.config.metrics_listen)
 
@@ -92,6 +95,7 @@ class Node:
         self.server.stop(grace_s).wait()
         if self.metrics is not None:
             self.metrics.stop()
+        self.indexer.stop()
         self.service.verifier.close()
         self.engine.dispose()
 
@@ -142,6 +146,7 @@ def build_node(config: NodeConfig) -> Node:
     engine = make_engine(config.database())
     migrate(engine)
     store = RecordStore(engine, config.max_lanes_per_origin)
+    indexer = TlogIndexer(store)
     identity = load_identity(config.data_dir, config.institute)
     keeper = MembershipKeeper(membership, MemberStore(store), config.institute)
     keeper.refresh()
@@ -208,7 +213,9 @@ def build_node(config: NodeConfig) -> Node:
         raise InvalidInputError(
             f"cannot listen on {config.listen}: the address is in use or invalid"
         )
-    return Node(config, server, port, engine, store, service, health_servicer, links, metrics)
+    return Node(
+        config, server, port, engine, store, service, health_servicer, links, indexer, metrics
+    )
 
 
 def serve(config: NodeConfig, end_with_pid: int | None = None) -> None:
