@@ -121,3 +121,7 @@ MAX_TLOG_PROOF_BYTES = MAX_NOTE_BYTES + 16 * 1024
 TLOG_INDEX_PAGE = 1000
 """Records the tree indexer reads, and leaves it appends to one tree, per transaction: its
 transactions stay short next to the appends it follows."""
+
+CHECKPOINT_MIN_INTERVAL_S = 1.0
+"""Time between two checkpoints the node signs of one of its logs: a log that grows faster
+gets one checkpoint per interval, of its size then."""

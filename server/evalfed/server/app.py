@@ -22,6 +22,7 @@ from evalfed.core.charter import verify_charter
 from evalfed.core.codec import envelope_from_json
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.membership import Membership
+from evalfed.server.checkpoints import CheckpointSigner
 from evalfed.server.config import NodeConfig
 from evalfed.server.datadir import tighten_at_start
 from evalfed.server.gcpolicy import settle_gc
@@ -42,6 +43,7 @@ from evalfed.server.streams import StreamSlots
 from evalfed.server.sync.manager import SyncManager
 from evalfed.server.sync.puller import OpenPartner
 from evalfed.server.tlog_indexer import TlogIndexer
+from evalfed.server.transparency import TransparencyService
 from evalfed.server.verifier import Verifier
 from evalfed.v1 import node_pb2
 from evalfed.v1.node_pb2_grpc import NodeStub, add_NodeServicer_to_server
@@ -146,8 +148,11 @@ def build_node(config: NodeConfig) -> Node:
     engine = make_engine(config.database())
     migrate(engine)
     store = RecordStore(engine, config.max_lanes_per_origin)
-    indexer = TlogIndexer(store)
     identity = load_identity(config.data_dir, config.institute)
+    indexer = TlogIndexer(store)
+    indexer.signer = CheckpointSigner(
+        indexer.trees, config.institute, membership.federation_id, identity.key
+    )
     keeper = MembershipKeeper(membership, MemberStore(store), config.institute)
     keeper.refresh()
     if not membership.is_member(config.institute):
@@ -194,7 +199,12 @@ def build_node(config: NodeConfig) -> Node:
         options=SERVER_OPTIONS,
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
-    api = NodeApi(service, membership.charter.envelope, config.insecure)
+    api = NodeApi(
+        service,
+        membership.charter.envelope,
+        config.insecure,
+        TransparencyService(config.institute, store, indexer.trees),
+    )
     add_NodeServicer_to_server(api, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -129,3 +129,13 @@ tlog_hashes = Table(
     Column("idx", BigInteger, primary_key=True),
     Column("hash", LargeBinary(32), nullable=False),
 )
+
+# The latest checkpoint this node signed of one of its own logs (a C2SP signed note).
+tlog_checkpoints = Table(
+    "tlog_checkpoints",
+    metadata,
+    Column("tree", Pos, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("note", LargeBinary, nullable=False),
+    Column("signed_at_us", BigInteger, nullable=False),
+)

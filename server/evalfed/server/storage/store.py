@@ -393,6 +393,12 @@ class RecordStore:
                     heads.append(Head(key[0], top.seq, top.id, lane=key[1]))
         return heads
 
+    def may_see_log(self, viewer: Viewer, key: LogKey) -> bool:
+        """Whether `viewer` may see any record of the log (all of a lane share one audience)."""
+        params = {**viewer_params(viewer, now_us()), **log_params(key)}
+        with self.engine.connect() as conn:
+            return conn.execute(_visible_in_log(viewer.is_member), params).first() is not None
+
     def visible_count(self, viewer: Viewer) -> int:
         query = _visible_count(viewer.is_member)
         with self.engine.connect() as conn:

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection, Engine
 from evalfed.core import tlog
 from evalfed.core.errors import NotFoundError
 from evalfed.core.records import LogKey
-from evalfed.server.storage.schema import logs, records, tlog_hashes, tlog_trees
+from evalfed.core.timeutil import now_us
+from evalfed.server.storage.schema import logs, records, tlog_checkpoints, tlog_hashes, tlog_trees
 from evalfed.server.storage.store import RecordStore, log_params
 
 
@@ -74,6 +75,27 @@ _SET_TREE = (
     .where(tlog_trees.c.id == bindparam("tree"))
     .values(size=bindparam("new_size"), forked=bindparam("new_forked"))
 )
+
+
+_CHECKPOINT = (
+    select(tlog_checkpoints.c.size, tlog_checkpoints.c.note)
+    .join(tlog_trees, tlog_trees.c.id == tlog_checkpoints.c.tree)
+    .where(*_IN_LOG)
+)
+_UNSIGNED = (
+    select(tlog_trees.c.origin, tlog_trees.c.lane)
+    .outerjoin(tlog_checkpoints, tlog_checkpoints.c.tree == tlog_trees.c.id)
+    .where(
+        tlog_trees.c.origin == bindparam("institute"),
+        tlog_trees.c.size > func.coalesce(tlog_checkpoints.c.size, 0),
+    )
+)
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    note: bytes
 
 
 class DbHashReader:
@@ -133,6 +155,31 @@ class TlogStore:
         if tree is None or tree.size == 0:
             raise NotFoundError(f"no tree of {key[0]} lane {key[1]!r} yet")
         return tree.size, DbHashReader(self.engine, tree.id)
+
+    def checkpoint(self, key: LogKey) -> StoredCheckpoint | None:
+        """The latest checkpoint this node signed of the log."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_CHECKPOINT, log_params(key)).first()
+        return None if row is None else StoredCheckpoint(int(row.size), bytes(row.note))
+
+    def keep_checkpoint(self, key: LogKey, size: int, note: bytes) -> None:
+        """Keeps `note`, a checkpoint of the log's first `size` leaves, as its latest."""
+        tree = self.tree(key)
+        if tree is None:
+            raise NotFoundError(f"no tree of {key[0]} lane {key[1]!r} to sign")
+        values = {"size": size, "note": note, "signed_at_us": now_us()}
+        with self.store.write_lock, self.engine.begin() as conn:
+            done = conn.execute(
+                update(tlog_checkpoints).where(tlog_checkpoints.c.tree == tree.id).values(values)
+            )
+            if done.rowcount == 0:
+                conn.execute(tlog_checkpoints.insert().values(tree=tree.id, **values))
+
+    def unsigned(self, institute: str) -> list[LogKey]:
+        """The logs of `institute` whose tree is larger than their latest checkpoint."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(_UNSIGNED, {"institute": institute}).all()
+        return [(row.origin, row.lane) for row in rows]
 
     def logs_behind(self) -> list[LogKey]:
         """The logs whose tree lacks leaves of the gap-free prefix, or a fork's flag (what a

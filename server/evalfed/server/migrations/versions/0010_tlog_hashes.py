@@ -1,6 +1,7 @@
-"""Each log's Merkle tree: per log its size and fork flag, and its stored hashes (see
-evalfed.core.tlog). Empty here: the node's indexer fills them from the stored records when it
-starts, in seq order up to each log's gap-free seq.
+"""Each log's Merkle tree: per log its size and fork flag, its stored hashes (see
+evalfed.core.tlog), and the latest checkpoint the node signed of its own logs. Empty here:
+the node's indexer fills them from the stored records when it starts, in seq order up to
+each log's gap-free seq.
 
 Revision ID: 0010
 Revises: 0009
@@ -33,9 +34,17 @@ def upgrade() -> None:
         sa.Column("idx", sa.BigInteger(), primary_key=True),
         sa.Column("hash", sa.LargeBinary(32), nullable=False),
     )
+    op.create_table(
+        "tlog_checkpoints",
+        sa.Column("tree", POS, primary_key=True),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("note", sa.LargeBinary(), nullable=False),
+        sa.Column("signed_at_us", sa.BigInteger(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("tlog_checkpoints")
     op.drop_table("tlog_hashes")
     op.drop_index("ux_tlog_trees_log", "tlog_trees")
     op.drop_table("tlog_trees")
