@@ -49,6 +49,10 @@ class NodeApi(NodeServicer):
         response = pb.GetRecordResponse(record=stored)
         if request.bundle:
             response.bundle.CopyFrom(self.service.bundle(stored))
+            proof = self.transparency.tlog_proof(stored.id, current_viewer())
+            if proof:  # only of this node's own logs: it signs no other checkpoints
+                response.bundle.tlog_proof = proof.decode()
+                response.bundle.origin_binding.CopyFrom(self.service.identity.binding)
         return response
 
     def Query(self, request: pb.QueryRequest, context: grpc.ServicerContext) -> pb.QueryResponse:
