@@ -15,9 +15,12 @@ from evalfed.core import tlog
 from evalfed.core.checks import check_envelope
 from evalfed.core.membership import Membership
 from evalfed.core.records import audience_from_text
+from evalfed.keys import PrivateKey
+from evalfed.server.checkpoints import CheckpointSigner
 from evalfed.server.storage import tlog_store
 from evalfed.server.storage.store import RecordStore
 from evalfed.server.storage.sync_store import SyncStore
+from evalfed.server.storage.tlog_store import TlogStore
 from evalfed.server.tlog_indexer import TlogIndexer
 from tests.conftest import Federation
 from tests.results import result, signed_record, verified_log
@@ -39,6 +42,11 @@ def _check_tree(indexer: TlogIndexer, ids: list[str]) -> None:
     for old in range(1, size):
         proof = tlog.consistency_proof(old, size, reader)
         tlog.verify_consistency(old, size, proof, tlog.root_of(leaves[:old]), root)
+
+
+def _signed_size(trees: TlogStore) -> int:
+    checkpoint = trees.checkpoint(KEY)
+    return 0 if checkpoint is None else checkpoint.size
 
 
 @pytest.fixture
@@ -105,3 +113,29 @@ def test_a_node_keeps_the_tree_of_each_lane_it_publishes(make_node, federation: 
     assert node.indexer.wait_for_size(("us-aisi", "public"), 1, WAIT_S)
     size, reader = node.indexer.trees.reader(("us-aisi", "public"))
     assert tlog.tree_hash(size, reader) == tlog.record_leaf_hash(lone[0].id)
+
+
+def test_checkpoints_of_a_growing_log_are_signed_once_per_interval(
+    stores: tuple[RecordStore, SyncStore], federation: Federation
+) -> None:
+    """CHECKPOINT_MIN_INTERVAL_S: growth within the interval waits for its end, then one
+    checkpoint covers all of it; another institute's logs get none."""
+    store, sync = stores
+    trees, now = TlogStore(store), [100.0]
+    signer = CheckpointSigner(
+        trees, "us-aisi", federation.charter.federation_id, PrivateKey.generate(), 1.0,
+        lambda: now[0],
+    )  # fmt: skip
+    log = verified_log(federation, 3)
+    sync.append_synced(log[:1], "honest", 0)
+    trees.extend(KEY, 10)
+    signer.grown(KEY)
+    signer.grown(("uk-aisi", ""))
+    assert signer.sign_due() == 1 and _signed_size(trees) == 1
+    sync.append_synced(log[1:], "honest", 0)
+    trees.extend(KEY, 10)
+    signer.grown(KEY)
+    now[0] += 0.5
+    assert signer.sign_due() == 0 and signer.wait_s(60.0) == 0.5
+    now[0] += 0.5
+    assert signer.sign_due() == 1 and _signed_size(trees) == 3
