@@ -81,6 +81,7 @@ class TlogIndexer:
                         self._follow(key)
             except Exception:
                 log.exception("the tree indexer failed; it tries again")
+                caught_up = False  # logs of the page it failed on may be behind
                 self._stop.wait(RETRY_AFTER_ERROR_S)
 
     def _follow(self, key: LogKey) -> None:
