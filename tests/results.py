@@ -10,6 +10,7 @@ from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.record_pb2 import EvaluationResult, Metric, Record, Score
 
 if TYPE_CHECKING:
+    from evalfed.core.checks import VerifiedRecord
     from tests.conftest import Federation
 
 
@@ -50,3 +51,17 @@ def signed_record(
     )
     record.issued_at.CopyFrom(timestamp_of_us(now_us()))
     return sign_record(record, federation.keys[origin])
+
+
+def verified_log(federation: Federation, count: int) -> list[VerifiedRecord]:
+    """The first `count` records of the US log, signed and checked as a node stores them."""
+    from evalfed.core.checks import check_envelope
+    from evalfed.core.membership import Membership
+    from evalfed.core.records import record_id
+
+    membership, out, prev = Membership(federation.charter), [], ""
+    for seq in range(1, count + 1):
+        envelope = signed_record(federation, seq, prev, value=seq / 100)
+        prev = record_id(envelope.payload)
+        out.append(check_envelope(envelope, membership))
+    return out

@@ -49,6 +49,8 @@ def requests_for(secret_id: str, secret_digest: str, secret_lane: str) -> dict[s
         "SubmitJoinRequest": pb.SubmitJoinRequestRequest(),
         "ListMembers": pb.ListMembersRequest(),
         "UpdateBinding": pb.UpdateBindingRequest(),
+        "GetCheckpoint": pb.GetCheckpointRequest(origin="us-aisi", lane=secret_lane),
+        "GetProof": pb.GetProofRequest(record_id=secret_id),
     }
 
 
@@ -99,6 +101,8 @@ def test_no_rpc_reveals_a_record_outside_the_audience(secret_world, federation: 
     secret = us.store.get(secret_id, Viewer("us-aisi"))
     requests = requests_for(secret_id, secret_digest, secret.lane)
     decoys = requests_for(DECOY_ID, DECOY_ID, DECOY_LANE)
+    secret_log = ("us-aisi", secret.lane)  # its checkpoint exists, and must not show
+    assert us.indexer.wait_until(lambda: us.indexer.trees.checkpoint(secret_log) is not None, 30)
     assert set(requests) == {m.name for m in SERVICE.methods}, "a new RPC needs a probe here"
     fed_id = federation.charter.federation_id
     connection = connect_node(us.address)

@@ -7,24 +7,12 @@ import pytest
 from alembic import command
 from sqlalchemy.engine import Engine
 
-from evalfed.core.checks import VerifiedRecord, check_envelope
-from evalfed.core.membership import Membership
-from evalfed.core.records import record_id
 from evalfed.server.storage.engine import migrate
 from evalfed.server.storage.store import RecordStore, Viewer
 from evalfed.server.storage.sync_store import Have, SyncStore
 from tests.conftest import Federation
 from tests.integration.test_migration_crash import alembic_config
-from tests.results import signed_record
-
-
-def _log(federation: Federation, count: int) -> list[VerifiedRecord]:
-    membership, out, prev = Membership(federation.charter), [], ""
-    for seq in range(1, count + 1):
-        envelope = signed_record(federation, seq, prev, value=seq / 100)
-        prev = record_id(envelope.payload)
-        out.append(check_envelope(envelope, membership))
-    return out
+from tests.results import verified_log
 
 
 @pytest.fixture
@@ -37,7 +25,7 @@ def test_gap_free_seq_follows_each_batch_and_names_what_is_missing(
     stores: tuple[RecordStore, SyncStore], federation: Federation
 ) -> None:
     store, sync = stores
-    log = _log(federation, 8)
+    log = verified_log(federation, 8)
     key = ("us-aisi", "")
     sync.append_synced([log[i] for i in (0, 1, 3, 4, 6)], "relay", 0)
     assert (store.head("us-aisi").seq, store.head("us-aisi").complete) == (7, 2)
@@ -59,7 +47,7 @@ def test_migration_rebuilds_the_gap_free_seq_of_stored_logs(
     engine: Engine, stores: tuple[RecordStore, SyncStore], federation: Federation
 ) -> None:
     store, sync = stores
-    log = _log(federation, 6)
+    log = verified_log(federation, 6)
     sync.append_synced([log[i] for i in (0, 1, 2, 4, 5)], "relay", 0)
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0008")

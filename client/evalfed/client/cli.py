@@ -40,7 +40,7 @@ from evalfed.client.importers.helm import is_run_folder
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publish_files import Tally, in_chunks, publish_chunk, read_ahead
 from evalfed.client.publisher import Outcome
-from evalfed.core.bundles import verify_bundle
+from evalfed.core.bundles import verify_bundle, verify_bundle_proof
 from evalfed.core.charter import (
     build_charter,
     charter_envelope,
@@ -336,11 +336,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
         text = Path(args.bundle).read_text()
     except OSError as exc:
         raise InvalidInputError(f"cannot read {args.bundle}: {exc.strerror}") from None
-    verified = verify_bundle(bundle_from_json(text), charter)
+    bundle = bundle_from_json(text)
+    verified = verify_bundle(bundle, charter)
+    checkpoint = verify_bundle_proof(bundle, charter, verified)
     out.print(
         f"valid: record {verified.id} is {verified.origin}'s seq {verified.seq}, "
         f"signed by its key {verified.record.key_id[:16]}"
     )
+    if checkpoint is None:
+        out.print("no tlog proof in the bundle: nothing shows the record is in the origin's log")
+    else:
+        out.print(
+            f"in the log: leaf {verified.seq - 1} of {checkpoint.origin}, whose checkpoint of "
+            f"size {checkpoint.size} {verified.origin}'s node signed",
+            markup=False,
+        )
     return 0
 
 

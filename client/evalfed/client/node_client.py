@@ -113,6 +113,15 @@ class NodeClient:
         """A log's head: `origin` (empty: the node's institute) in `lane` (empty: members)."""
         return self._call(self.stub.GetHead, pb.GetHeadRequest(origin=origin, lane=lane))
 
+    def checkpoint(self, origin: str = "", lane: str = "") -> pb.GetCheckpointResponse:
+        """The latest checkpoint the node signed of one of its own logs."""
+        request = pb.GetCheckpointRequest(origin=origin, lane=lane)
+        return self._call(self.stub.GetCheckpoint, request)
+
+    def proof(self, request: pb.GetProofRequest) -> pb.GetProofResponse:
+        """An inclusion proof of a record, or a consistency proof between two tree sizes."""
+        return self._call(self.stub.GetProof, request)
+
     def publish_async(self, envelopes: list[Envelope]) -> PublishCall:
         """Sends a publish without waiting; `.result()` gives its outcome or raises."""
         request = pb.PublishRequest(envelopes=envelopes)

@@ -1,12 +1,17 @@
-"""Offline checking of a record bundle against a federation charter."""
+"""Offline checking of a record bundle against a federation charter: the record, and the
+proof that it is in its origin's log when the bundle carries one."""
 
 from __future__ import annotations
 
+from evalfed.core.binding import node_key_of, verify_binding
 from evalfed.core.charter import VerifiedCharter
+from evalfed.core.checkpoints import checkpoint_verifier, log_origin
 from evalfed.core.checks import VerifiedRecord, check_envelope
-from evalfed.core.errors import InvalidInputError, SignatureError
+from evalfed.core.errors import AuthenticationError, InvalidInputError, ProofError, SignatureError
 from evalfed.core.membership import Membership
+from evalfed.core.note import Checkpoint, parse_tlog_proof, verify_tlog_proof
 from evalfed.core.records import record_id
+from evalfed.core.tlog import record_leaf_hash
 from evalfed.v1.envelope_pb2 import Bundle
 
 
@@ -24,3 +29,47 @@ def verify_bundle(bundle: Bundle, charter: VerifiedCharter) -> VerifiedRecord:
             f"{bundle.record_id[:16]}: the payload was altered"
         )
     return check_envelope(bundle.record, Membership(charter, bundle.membership))
+
+
+def verify_bundle_proof(
+    bundle: Bundle, charter: VerifiedCharter, verified: VerifiedRecord
+) -> Checkpoint | None:
+    """The origin's checkpoint that the bundle proves the record is in, if it carries a
+    tlog-proof: signed by the node key that the origin's binding (checked against the
+    charter and the bundled membership records) names, with the record's leaf at seq - 1."""
+    if not bundle.tlog_proof:
+        return None
+    if not bundle.HasField("origin_binding"):
+        raise SignatureError(
+            "the bundle's tlog proof comes without the origin's node binding, so the key "
+            "that signed its checkpoint cannot be checked"
+        )
+    try:
+        binding = verify_binding(bundle.origin_binding, Membership(charter, bundle.membership))
+    except AuthenticationError as exc:
+        raise SignatureError(f"the bundle's origin binding is refused: {exc}") from None
+    if binding.institute != verified.origin:
+        raise SignatureError(
+            f"the bundle's node binding is {binding.institute}'s, not that of the record's "
+            f"origin {verified.origin}"
+        )
+    proof = parse_tlog_proof(bundle.tlog_proof.encode())
+    if proof.index != verified.seq - 1:
+        raise ProofError(
+            f"the tlog proof is of leaf {proof.index}, but the record is seq {verified.seq} "
+            f"(leaf {verified.seq - 1})"
+        )
+    federation_id = charter.federation_id
+    verifier = checkpoint_verifier(federation_id, verified.log, node_key_of(binding))
+    origin = log_origin(federation_id, verified.log)
+    try:
+        signed = verify_tlog_proof(proof, record_leaf_hash(verified.id), origin, verifier)
+    except ProofError as exc:
+        raise ProofError(
+            f"the tlog proof does not lead from the record to the checkpoint's root: {exc}"
+        ) from None
+    except SignatureError as exc:
+        raise SignatureError(
+            f"the tlog proof's checkpoint is not signed by {verified.origin}'s node key: {exc}"
+        ) from None
+    return signed.checkpoint

@@ -116,9 +116,19 @@ MAX_TLOG_PROOF_BYTES = MAX_NOTE_BYTES + 16 * 1024
 """Size of one tlog-proof text: its signed checkpoint, plus room for the proof lines
 (MAX_PROOF_HASHES lines of 45 bytes) and some extra data."""
 
-# --- residues (status paging at sync) ---
+# --- partners' status pages ---
 
 MAX_STATUS_PAGES_READ = 50
 """GetStatus pages a node reads of a partner at each connect, for the heads it claims (lag):
 50 * MAX_STATUS_PAGE = 50,000 logs, all lanes of 193 origins at MAX_LANES_PER_ORIGIN (49,408).
 Claims past them are not counted."""
+
+# --- transparency logs: trees and checkpoints ---
+
+TLOG_INDEX_PAGE = 1000
+"""Records the tree indexer reads, and leaves it appends to one tree, per transaction: its
+transactions stay short next to the appends it follows."""
+
+CHECKPOINT_MIN_INTERVAL_S = 1.0
+"""Time between two checkpoints the node signs of one of its logs: a log that grows faster
+gets one checkpoint per interval, of its size then."""

@@ -25,15 +25,19 @@ class Signature(_message.Message):
     def __init__(self, keyid: _Optional[str] = ..., sig: _Optional[bytes] = ...) -> None: ...
 
 class Bundle(_message.Message):
-    __slots__ = ("format", "federation_id", "record_id", "record", "membership")
+    __slots__ = ("format", "federation_id", "record_id", "record", "membership", "tlog_proof", "origin_binding")
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
     MEMBERSHIP_FIELD_NUMBER: _ClassVar[int]
+    TLOG_PROOF_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_BINDING_FIELD_NUMBER: _ClassVar[int]
     format: str
     federation_id: str
     record_id: str
     record: Envelope
     membership: _containers.RepeatedCompositeFieldContainer[Envelope]
-    def __init__(self, format: _Optional[str] = ..., federation_id: _Optional[str] = ..., record_id: _Optional[str] = ..., record: _Optional[_Union[Envelope, _Mapping]] = ..., membership: _Optional[_Iterable[_Union[Envelope, _Mapping]]] = ...) -> None: ...
+    tlog_proof: str
+    origin_binding: Envelope
+    def __init__(self, format: _Optional[str] = ..., federation_id: _Optional[str] = ..., record_id: _Optional[str] = ..., record: _Optional[_Union[Envelope, _Mapping]] = ..., membership: _Optional[_Iterable[_Union[Envelope, _Mapping]]] = ..., tlog_proof: _Optional[str] = ..., origin_binding: _Optional[_Union[Envelope, _Mapping]] = ...) -> None: ...

@@ -10,6 +10,48 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class GetCheckpointRequest(_message.Message):
+    __slots__ = ("origin", "lane")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    lane: str
+    def __init__(self, origin: _Optional[str] = ..., lane: _Optional[str] = ...) -> None: ...
+
+class GetCheckpointResponse(_message.Message):
+    __slots__ = ("note", "size")
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    note: bytes
+    size: int
+    def __init__(self, note: _Optional[bytes] = ..., size: _Optional[int] = ...) -> None: ...
+
+class GetProofRequest(_message.Message):
+    __slots__ = ("origin", "lane", "record_id", "old_size", "size")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    OLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    lane: str
+    record_id: str
+    old_size: int
+    size: int
+    def __init__(self, origin: _Optional[str] = ..., lane: _Optional[str] = ..., record_id: _Optional[str] = ..., old_size: _Optional[int] = ..., size: _Optional[int] = ...) -> None: ...
+
+class GetProofResponse(_message.Message):
+    __slots__ = ("index", "size", "hashes", "checkpoint")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    HASHES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    size: int
+    hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    checkpoint: bytes
+    def __init__(self, index: _Optional[int] = ..., size: _Optional[int] = ..., hashes: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[bytes] = ...) -> None: ...
+
 class UpdateBindingRequest(_message.Message):
     __slots__ = ("binding",)
     BINDING_FIELD_NUMBER: _ClassVar[int]

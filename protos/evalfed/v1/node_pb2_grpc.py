@@ -94,6 +94,16 @@ class NodeStub:
                 request_serializer=evalfed_dot_v1_dot_node__pb2.UpdateBindingRequest.SerializeToString,
                 response_deserializer=evalfed_dot_v1_dot_node__pb2.UpdateBindingResponse.FromString,
                 _registered_method=True)
+        self.GetCheckpoint = channel.unary_unary(
+                '/evalfed.v1.Node/GetCheckpoint',
+                request_serializer=evalfed_dot_v1_dot_node__pb2.GetCheckpointRequest.SerializeToString,
+                response_deserializer=evalfed_dot_v1_dot_node__pb2.GetCheckpointResponse.FromString,
+                _registered_method=True)
+        self.GetProof = channel.unary_unary(
+                '/evalfed.v1.Node/GetProof',
+                request_serializer=evalfed_dot_v1_dot_node__pb2.GetProofRequest.SerializeToString,
+                response_deserializer=evalfed_dot_v1_dot_node__pb2.GetProofResponse.FromString,
+                _registered_method=True)
 
 
 class NodeServicer:
@@ -181,6 +191,22 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCheckpoint(self, request, context):
+        """The latest C2SP checkpoint this node signed of one of its own logs (see PROTOCOL.md,
+        "Checkpoints and proofs"); NOT_FOUND for a log the caller may not see.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProof(self, request, context):
+        """An inclusion proof of a record, or a consistency proof between two tree sizes, of a log
+        the caller may see (RFC 9162 proofs from the stored tree).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -243,6 +269,16 @@ def add_NodeServicer_to_server(servicer, server):
                     servicer.UpdateBinding,
                     request_deserializer=evalfed_dot_v1_dot_node__pb2.UpdateBindingRequest.FromString,
                     response_serializer=evalfed_dot_v1_dot_node__pb2.UpdateBindingResponse.SerializeToString,
+            ),
+            'GetCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCheckpoint,
+                    request_deserializer=evalfed_dot_v1_dot_node__pb2.GetCheckpointRequest.FromString,
+                    response_serializer=evalfed_dot_v1_dot_node__pb2.GetCheckpointResponse.SerializeToString,
+            ),
+            'GetProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProof,
+                    request_deserializer=evalfed_dot_v1_dot_node__pb2.GetProofRequest.FromString,
+                    response_serializer=evalfed_dot_v1_dot_node__pb2.GetProofResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -569,6 +605,60 @@ class Node:
             '/evalfed.v1.Node/UpdateBinding',
             evalfed_dot_v1_dot_node__pb2.UpdateBindingRequest.SerializeToString,
             evalfed_dot_v1_dot_node__pb2.UpdateBindingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/evalfed.v1.Node/GetCheckpoint',
+            evalfed_dot_v1_dot_node__pb2.GetCheckpointRequest.SerializeToString,
+            evalfed_dot_v1_dot_node__pb2.GetCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/evalfed.v1.Node/GetProof',
+            evalfed_dot_v1_dot_node__pb2.GetProofRequest.SerializeToString,
+            evalfed_dot_v1_dot_node__pb2.GetProofResponse.FromString,
             options,
             channel_credentials,
             insecure,

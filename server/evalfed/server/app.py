@@ -22,6 +22,7 @@ from evalfed.core.charter import verify_charter
 from evalfed.core.codec import envelope_from_json
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.membership import Membership
+from evalfed.server.checkpoints import CheckpointSigner
 from evalfed.server.config import NodeConfig
 from evalfed.server.datadir import tighten_at_start
 from evalfed.server.gcpolicy import settle_gc
@@ -41,6 +42,8 @@ from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.streams import StreamSlots
 from evalfed.server.sync.manager import SyncManager
 from evalfed.server.sync.puller import OpenPartner
+from evalfed.server.tlog_indexer import TlogIndexer
+from evalfed.server.transparency import TransparencyService
 from evalfed.server.verifier import Verifier
 from evalfed.v1 import node_pb2
 from evalfed.v1.node_pb2_grpc import NodeStub, add_NodeServicer_to_server
@@ -63,6 +66,7 @@ class Node:
     service: NodeService
     health: health.HealthServicer
     links: SyncManager
+    indexer: TlogIndexer
     metrics: MetricsServer | None = None
 
     @property
@@ -75,6 +79,7 @@ class Node:
         self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         self.links.start()
+        self.indexer.start()
         if self.metrics is not None and self.config.metrics_listen:
             self.metrics.start(self.config.metrics_listen)
 
@@ -92,6 +97,7 @@ class Node:
         self.server.stop(grace_s).wait()
         if self.metrics is not None:
             self.metrics.stop()
+        self.indexer.stop()
         self.service.verifier.close()
         self.engine.dispose()
 
@@ -143,6 +149,10 @@ def build_node(config: NodeConfig) -> Node:
     migrate(engine)
     store = RecordStore(engine, config.max_lanes_per_origin)
     identity = load_identity(config.data_dir, config.institute)
+    indexer = TlogIndexer(store)
+    indexer.signer = CheckpointSigner(
+        indexer.trees, config.institute, membership.federation_id, identity.key
+    )
     keeper = MembershipKeeper(membership, MemberStore(store), config.institute)
     keeper.refresh()
     if not membership.is_member(config.institute):
@@ -189,7 +199,12 @@ def build_node(config: NodeConfig) -> Node:
         options=SERVER_OPTIONS,
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
-    api = NodeApi(service, membership.charter.envelope, config.insecure)
+    api = NodeApi(
+        service,
+        membership.charter.envelope,
+        config.insecure,
+        TransparencyService(config.institute, store, indexer.trees),
+    )
     add_NodeServicer_to_server(api, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -208,7 +223,9 @@ def build_node(config: NodeConfig) -> Node:
         raise InvalidInputError(
             f"cannot listen on {config.listen}: the address is in use or invalid"
         )
-    return Node(config, server, port, engine, store, service, health_servicer, links, metrics)
+    return Node(
+        config, server, port, engine, store, service, health_servicer, links, indexer, metrics
+    )
 
 
 def serve(config: NodeConfig, end_with_pid: int | None = None) -> None:

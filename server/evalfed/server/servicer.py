@@ -11,6 +11,7 @@ from evalfed.server.guard import current_viewer
 from evalfed.server.member_view import members_response
 from evalfed.server.service import NodeService
 from evalfed.server.storage.store import QueryFilter
+from evalfed.server.transparency import TransparencyService
 from evalfed.v1 import node_pb2 as pb
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.node_pb2_grpc import NodeServicer
@@ -21,8 +22,15 @@ VERSION = "0.1.0"
 class NodeApi(NodeServicer):
     """Implements evalfed.v1.Node on a NodeService."""
 
-    def __init__(self, service: NodeService, charter: Envelope, insecure: bool) -> None:
+    def __init__(
+        self,
+        service: NodeService,
+        charter: Envelope,
+        insecure: bool,
+        transparency: TransparencyService,
+    ) -> None:
         self.service = service
+        self.transparency = transparency
         self.charter = charter
         self.insecure = insecure
 
@@ -41,6 +49,10 @@ class NodeApi(NodeServicer):
         response = pb.GetRecordResponse(record=stored)
         if request.bundle:
             response.bundle.CopyFrom(self.service.bundle(stored))
+            proof = self.transparency.tlog_proof(stored.id, current_viewer())
+            if proof:  # only of this node's own logs: it signs no other checkpoints
+                response.bundle.tlog_proof = proof.decode()
+                response.bundle.origin_binding.CopyFrom(self.service.identity.binding)
         return response
 
     def Query(self, request: pb.QueryRequest, context: grpc.ServicerContext) -> pb.QueryResponse:
@@ -57,6 +69,26 @@ class NodeApi(NodeServicer):
     ) -> pb.GetHeadResponse:
         head = self.service.head(request.origin, request.lane, current_viewer())
         return pb.GetHeadResponse(origin=head.origin, seq=head.seq, id=head.id, lane=head.lane)
+
+    def GetCheckpoint(
+        self, request: pb.GetCheckpointRequest, context: grpc.ServicerContext
+    ) -> pb.GetCheckpointResponse:
+        checkpoint = self.transparency.checkpoint(request.origin, request.lane, current_viewer())
+        return pb.GetCheckpointResponse(note=checkpoint.note, size=checkpoint.size)
+
+    def GetProof(
+        self, request: pb.GetProofRequest, context: grpc.ServicerContext
+    ) -> pb.GetProofResponse:
+        viewer = current_viewer()
+        if request.record_id:
+            proof = self.transparency.inclusion(request.record_id, request.size, viewer)
+        else:
+            proof = self.transparency.consistency(
+                request.origin, request.lane, request.old_size, request.size, viewer
+            )
+        return pb.GetProofResponse(
+            index=proof.index, size=proof.size, hashes=proof.hashes, checkpoint=proof.checkpoint
+        )
 
     def FindExisting(
         self, request: pb.FindExistingRequest, context: grpc.ServicerContext

@@ -107,3 +107,35 @@ join_requests = Table(
     Column("envelope", LargeBinary, nullable=False),
     Column("received_at_us", BigInteger, nullable=False),
 )
+
+# Each log's Merkle tree (evalfed.core.tlog): its gap-free prefix, filled after the records
+# are stored, by the node's indexer (evalfed.server.tlog_indexer), never by an append.
+tlog_trees = Table(
+    "tlog_trees",
+    metadata,
+    Column("id", Pos, primary_key=True, autoincrement=True),
+    Column("origin", String(64), nullable=False),
+    Column("lane", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    # The log held two records at one seq; the tree follows the first stored.
+    Column("forked", Boolean, nullable=False),
+    Index("ux_tlog_trees_log", "origin", "lane", unique=True),
+)
+
+tlog_hashes = Table(
+    "tlog_hashes",
+    metadata,
+    Column("tree", Pos, primary_key=True),
+    Column("idx", BigInteger, primary_key=True),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+# The latest checkpoint this node signed of one of its own logs (a C2SP signed note).
+tlog_checkpoints = Table(
+    "tlog_checkpoints",
+    metadata,
+    Column("tree", Pos, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("note", LargeBinary, nullable=False),
+    Column("signed_at_us", BigInteger, nullable=False),
+)

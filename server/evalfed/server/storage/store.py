@@ -406,6 +406,12 @@ class RecordStore:
                     heads.append(Head(origin, top.seq, top.id, forked, lane))
         return heads
 
+    def may_see_log(self, viewer: Viewer, key: LogKey) -> bool:
+        """Whether `viewer` may see any record of the log (all of a lane share one audience)."""
+        params = {**viewer_params(viewer, now_us()), **log_params(key)}
+        with self.engine.connect() as conn:
+            return conn.execute(_visible_in_log(viewer.is_member), params).first() is not None
+
     def visible_count(self, viewer: Viewer) -> int:
         query = _visible_count(viewer.is_member)
         with self.engine.connect() as conn:
@@ -539,11 +545,22 @@ class RecordStore:
             self._last_pos = self.max_pos()
             self._appended.notify_all()
 
-    def wait_for_append(self, after_pos: int, timeout_s: float) -> int:
-        """Blocks until a record beyond `after_pos` is stored (or the timeout); the newest pos."""
+    def wait_for_append(
+        self, after_pos: int, timeout_s: float, until: threading.Event | None = None
+    ) -> int:
+        """Blocks until a record beyond `after_pos` is stored, `until` is set (then woken by
+        `wake_waiters`) or the timeout passes; the newest pos."""
         with self._appended:
-            self._appended.wait_for(lambda: self._last_pos > after_pos, timeout=timeout_s)
+            self._appended.wait_for(
+                lambda: self._last_pos > after_pos or (until is not None and until.is_set()),
+                timeout=timeout_s,
+            )
             return self._last_pos
+
+    def wake_waiters(self) -> None:
+        """Makes every waiter check its condition again (one that set its `until` ends)."""
+        with self._appended:
+            self._appended.notify_all()
 
 
 def insert_rows(conn: Connection, rows: list[NewRow]) -> None:

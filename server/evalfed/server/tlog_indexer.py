@@ -1,0 +1,101 @@
+"""The node's tree indexer: a thread that grows each log's Merkle tree behind its records.
+
+Woken by the store's append events, it reads the records stored since it last looked, by
+storage position and in pages, and extends the trees of the logs they belong to up to each
+log's gap-free seq, in its own transactions. At start it first extends every tree that is
+behind (the records stored before it ran, or before the node had trees). Appending a record
+does no tree work, so publishing and sync cost what they cost before. After trees of this
+institute's logs grew, it signs their checkpoints (evalfed.server.checkpoints).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from evalfed.core.limits import TLOG_INDEX_PAGE
+from evalfed.core.records import LogKey
+from evalfed.server.checkpoints import CheckpointSigner
+from evalfed.server.storage.store import RecordStore
+from evalfed.server.storage.tlog_store import TlogStore
+
+log = logging.getLogger("evalfed.tlog")
+
+RETRY_AFTER_ERROR_S = 1.0
+IDLE_WAIT_S = 60.0
+
+
+class TlogIndexer:
+    """start() it once; stop() ends it. Give it a `signer` to sign checkpoints of its logs."""
+
+    def __init__(self, store: RecordStore, page: int = TLOG_INDEX_PAGE) -> None:
+        self.store = store
+        self.trees = TlogStore(store)
+        self.page = page
+        self.signer: CheckpointSigner | None = None
+        self._stop = threading.Event()
+        self._grew = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="tlog indexer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.store.wake_waiters()
+        if self._thread is not None:
+            self._thread.join()
+
+    def wait_for_size(self, key: LogKey, size: int, timeout_s: float) -> bool:
+        """Blocks until the log's tree has at least `size` leaves (or the timeout)."""
+        return self.wait_until(lambda: self.trees.size(key) >= size, timeout_s)
+
+    def wait_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
+        """Blocks until `done()` holds, checked each time a tree grew or a checkpoint was
+        signed (or the timeout)."""
+        with self._grew:
+            return self._grew.wait_for(done, timeout=timeout_s)
+
+    def _run(self) -> None:
+        pos = self.store.max_pos()
+        caught_up = False
+        while not self._stop.is_set():
+            try:
+                if not caught_up:
+                    for key in self.trees.logs_behind():
+                        self._follow(key)
+                    if self.signer is not None:
+                        for key in self.trees.unsigned(self.signer.institute):
+                            self.signer.grown(key)
+                    caught_up = True
+                self._sign_due()
+                wait_s = IDLE_WAIT_S if self.signer is None else self.signer.wait_s(IDLE_WAIT_S)
+                newest = self.store.wait_for_append(pos, wait_s, until=self._stop)
+                while pos < newest and not self._stop.is_set():
+                    keys, pos = self.trees.touched_since(pos, self.page)
+                    if not keys:
+                        break
+                    for key in sorted(keys):
+                        self._follow(key)
+            except Exception:
+                log.exception("the tree indexer failed; it tries again")
+                caught_up = False  # logs of the page it failed on may be behind
+                self._stop.wait(RETRY_AFTER_ERROR_S)
+
+    def _follow(self, key: LogKey) -> None:
+        more = True
+        while more and not self._stop.is_set():
+            before, size, more = self.trees.extend(key, self.page)
+            self._notify()
+            if size > before and self.signer is not None:
+                self.signer.grown(key)
+
+    def _sign_due(self) -> None:
+        if self.signer is not None and self.signer.sign_due():
+            self._notify()
+
+    def _notify(self) -> None:
+        with self._grew:
+            self._grew.notify_all()
