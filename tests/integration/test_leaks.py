@@ -73,7 +73,7 @@ def secret_world(make_node, federation: Federation):
     records to the public, to all members, to itself alone (the secret), and after the secret
     once more to all members and to the public. Returns the US node, the five ids in that
     order, and the secret's body digest."""
-    us = make_node("us-aisi")
+    us = make_node("us-aisi", log_trees=True)
     uk = make_node("uk-aisi", peers=(us.address,))
     with NodeClient(uk.address, federation.keys["uk-aisi"]) as client:
         publish_records(client, [events.expulsion("ca-aisi", "test")])

@@ -35,6 +35,12 @@ def _flip_proof_hash(proof: str) -> str:
     return "\n".join(lines)
 
 
+@pytest.fixture
+def node(make_node):
+    """The US institute's node, keeping its logs' trees (they are off by default)."""
+    return make_node("us-aisi", log_trees=True)
+
+
 def test_bundle_proves_the_record_is_in_the_origins_log_and_tampering_fails_verify(
     node, cli_env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -46,7 +46,7 @@ def _opened(node, client: NodeClient, federation: Federation, key: LogKey, size:
 def test_origin_signs_checkpoints_of_its_log_and_serves_proofs_that_verify(
     make_node, federation: Federation
 ) -> None:
-    us = make_node("us-aisi")
+    us = make_node("us-aisi", log_trees=True)
     key = ("us-aisi", "")
     with NodeClient(us.address, federation.keys["us-aisi"]) as client:
         ids = [o.id for o in publish_records(
@@ -78,7 +78,7 @@ def test_a_caller_outside_a_restricted_lane_gets_not_found_as_for_no_log(
     """US shares a record with UK alone. UK gets its lane's checkpoint and proofs; CA (a
     member outside the audience) and an anonymous caller get NOT_FOUND, worded as for a lane
     that does not exist, for the checkpoint, the record's proof and a consistency proof."""
-    us = make_node("us-aisi")
+    us = make_node("us-aisi", log_trees=True)
     body = new_result_record(result(task="to-uk"), TO_UK)
     lane = record_lane(body)
     key = ("us-aisi", lane)

@@ -98,7 +98,7 @@ def test_tree_of_a_forked_log_follows_the_first_stored_record_and_is_flagged(
 
 
 def test_a_node_keeps_the_tree_of_each_lane_it_publishes(make_node, federation: Federation) -> None:
-    node = make_node("us-aisi")
+    node = make_node("us-aisi", log_trees=True)
     members, public = audience_from_text(""), audience_from_text("public")
     with NodeClient(node.address, federation.keys["us-aisi"]) as client:
         first = publish_records(

@@ -79,7 +79,8 @@ class Node:
         self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         self.links.start()
-        self.indexer.start()
+        if self.config.log_trees:
+            self.indexer.start()
         if self.metrics is not None and self.config.metrics_listen:
             self.metrics.start(self.config.metrics_listen)
 
