@@ -67,7 +67,7 @@ def node_args(parser: argparse.ArgumentParser, key_required: bool = True) -> Non
     parser.add_argument(
         "--key",
         help="your institute's private key file (or EVALFED_KEY)"
-        + ("" if key_required else "; without it only public records are shown"),
+        + ("" if key_required else "; without it you see what anyone may (public records)"),
     )
 
 

@@ -63,6 +63,12 @@ MAX_MEMBERS_PAGE = 100
 request carries its envelope (at most MAX_JOIN_REQUEST_BYTES = 64 KiB), so a page stays
 under 100 * 65 KiB = 6.5 MB."""
 
+MAX_JOIN_REQUEST_BYTES = 64 << 10
+"""One join request envelope handed to a node."""
+
+MAX_PEER_ADDRESS = 256
+"""Characters in a partner's HOST:PORT."""
+
 MAX_PENDING_JOIN_REQUESTS = 64
 """Join requests handed to one node and not yet admitted, from everyone together."""
 

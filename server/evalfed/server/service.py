@@ -23,7 +23,9 @@ from evalfed.core.limits import (
     DEFAULT_PAGE_SIZE,
     MAX_FIND_DIGESTS,
     MAX_GAP_RANGES,
+    MAX_JOIN_REQUEST_BYTES,
     MAX_PAGE_SIZE,
+    MAX_PEER_ADDRESS,
     MAX_PUBLISH_BATCH,
     MAX_STATUS_PAGE,
 )
@@ -53,8 +55,6 @@ from evalfed.v1.envelope_pb2 import Bundle, Envelope
 from evalfed.v1.node_pb2 import Cursor, StoredRecord, SyncBatch, SyncRequest
 
 QUERY_KINDS = ("", "result", "correction", "retraction", *MEMBERSHIP_KINDS)
-MAX_JOIN_REQUEST_BYTES = 64 << 10
-MAX_PEER_ADDRESS = 256
 
 
 @dataclass(frozen=True)
