@@ -38,11 +38,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # Not part of CI: a few minutes on 100,000 records (bench-large: one million).
+# BENCH_ARGS=--log-trees (or --no-log-trees) measures with the nodes' log trees on (off).
 bench: $(STAMP)
-	$(BIN)/python -m evalfed.server.bench --records 100000
+	$(BIN)/python -m evalfed.server.bench --records 100000 $(BENCH_ARGS)
 
 bench-large: $(STAMP)
-	$(BIN)/python -m evalfed.server.bench --records 1000000
+	$(BIN)/python -m evalfed.server.bench --records 1000000 $(BENCH_ARGS)
 
 # Not part of CI: coverage-guided fuzzing (atheris) of envelope checking and the importers,
 # FUZZ_SECONDS per harness. The corpus grows in build/fuzz/HARNESS, crashes land in

@@ -13,6 +13,7 @@ from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core import tlog
 from evalfed.core.checks import check_envelope
+from evalfed.core.limits import TLOG_BURST
 from evalfed.core.membership import Membership
 from evalfed.core.records import audience_from_text
 from evalfed.keys import PrivateKey
@@ -139,3 +140,25 @@ def test_checkpoints_of_a_growing_log_are_signed_once_per_interval(
     assert signer.sign_due() == 0 and signer.wait_s(60.0) == 0.5
     now[0] += 0.5
     assert signer.sign_due() == 1 and _signed_size(trees) == 3
+
+
+def test_tree_grows_after_a_burst_of_records_to_all_of_them(
+    stores: tuple[RecordStore, SyncStore], federation: Federation
+) -> None:
+    _, sync = stores
+    log = verified_log(federation, TLOG_BURST + 5)
+    indexer = TlogIndexer(stores[0])
+    indexer.start()
+    try:
+        sync.append_synced(log[:TLOG_BURST], "relay", 0)  # a burst: the indexer waits for its end
+        sync.append_synced(log[TLOG_BURST:], "relay", 0)
+        assert indexer.wait_for_size(KEY, len(log), WAIT_S)
+        size, reader = indexer.trees.reader(KEY)
+        leaves = [tlog.record_leaf_hash(r.id) for r in log]
+        root = tlog.tree_hash(size, reader)
+        assert (size, root) == (len(log), tlog.root_of(leaves))
+        for index in (0, TLOG_BURST - 1, size - 1):
+            proof = tlog.inclusion_proof(index, size, reader)
+            tlog.verify_inclusion(leaves[index], index, size, proof, root)
+    finally:
+        indexer.stop()

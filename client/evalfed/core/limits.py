@@ -138,3 +138,17 @@ transactions stay short next to the appends it follows."""
 CHECKPOINT_MIN_INTERVAL_S = 1.0
 """Time between two checkpoints the node signs of one of its logs: a log that grows faster
 gets one checkpoint per interval, of its size then."""
+
+# --- log trees' cost ---
+
+TLOG_BURST = 1000
+"""Records stored since the tree indexer last looked (or within one TLOG_SETTLE_S) that make it
+wait: a catch-up or a batch publish is pouring in, and the trees grow after it."""
+
+TLOG_SETTLE_S = 1.0
+"""How long the tree indexer waits, while a burst pours in, before looking again (longer than
+the time between two commits of a catch-up, up to 20,000 records each)."""
+
+TLOG_MAX_DEFER_S = 60.0
+"""The longest the tree indexer waits for a burst to end: under steady heavy load the trees
+still grow at least once a minute, and checkpoints trail by at most about that."""

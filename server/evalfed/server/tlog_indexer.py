@@ -2,19 +2,23 @@
 
 Woken by the store's append events, it reads the records stored since it last looked, by
 storage position and in pages, and extends the trees of the logs they belong to up to each
-log's gap-free seq, in its own transactions. At start it first extends every tree that is
-behind (the records stored before it ran, or before the node had trees). Appending a record
-does no tree work, so publishing and sync cost what they cost before. After trees of this
-institute's logs grew, it signs their checkpoints (evalfed.server.checkpoints).
+log's gap-free seq, in its own transactions. While a burst pours in (a catch-up, a batch
+publish: TLOG_BURST records or more within TLOG_SETTLE_S), it waits for the burst to end, up
+to TLOG_MAX_DEFER_S, so the trees' work takes neither CPU nor the store's write lock from the
+records. At start it first extends every tree that is behind (the records stored before it
+ran, or before the node had trees). Appending a record does no tree work, so publishing and
+sync cost what they cost before. After trees of this institute's logs grew, it signs their
+checkpoints (evalfed.server.checkpoints).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
-from evalfed.core.limits import TLOG_INDEX_PAGE
+from evalfed.core.limits import TLOG_BURST, TLOG_INDEX_PAGE, TLOG_MAX_DEFER_S, TLOG_SETTLE_S
 from evalfed.core.records import LogKey
 from evalfed.server.checkpoints import CheckpointSigner
 from evalfed.server.storage.store import RecordStore
@@ -73,6 +77,8 @@ class TlogIndexer:
                 self._sign_due()
                 wait_s = IDLE_WAIT_S if self.signer is None else self.signer.wait_s(IDLE_WAIT_S)
                 newest = self.store.wait_for_append(pos, wait_s, until=self._stop)
+                if newest - pos >= TLOG_BURST:
+                    newest = self._settle(newest)
                 while pos < newest and not self._stop.is_set():
                     keys, pos = self.trees.touched_since(pos, self.page)
                     if not keys:
@@ -83,6 +89,17 @@ class TlogIndexer:
                 log.exception("the tree indexer failed; it tries again")
                 caught_up = False  # logs of the page it failed on may be behind
                 self._stop.wait(RETRY_AFTER_ERROR_S)
+
+    def _settle(self, newest: int) -> int:
+        """Waits while records keep arriving at TLOG_BURST per TLOG_SETTLE_S or faster, up to
+        TLOG_MAX_DEFER_S; the newest pos."""
+        deadline = time.monotonic() + TLOG_MAX_DEFER_S
+        while time.monotonic() < deadline and not self._stop.wait(TLOG_SETTLE_S):
+            later = self.store.wait_for_append(newest, 0)
+            if later - newest < TLOG_BURST:
+                return later
+            newest = later
+        return newest
 
     def _follow(self, key: LogKey) -> None:
         more = True

@@ -1,4 +1,5 @@
-"""`python -m evalfed.server.bench [--records N]`: prints a table, writes bench-results.json."""
+"""`python -m evalfed.server.bench [--records N] [--[no-]log-trees]`: prints a table, writes
+bench-results.json."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from evalfed.server.bench import measures
 from evalfed.server.bench.network import BenchNetwork
+from evalfed.server.config import NodeConfig
 
 PG_URL = os.environ.get("EVALFED_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -29,8 +31,14 @@ def postgres_reachable() -> bool:
         return False
 
 
-def run(records: int, databases: set[str]) -> dict[str, Any]:
-    figures: dict[str, Any] = {"cores": os.cpu_count(), "records": records}
+def run(
+    records: int, databases: set[str], log_trees: bool = NodeConfig.log_trees
+) -> dict[str, Any]:
+    figures: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "records": records,
+        "log_trees": log_trees,
+    }
 
     def put(name: str, value: float, unit: str) -> None:
         figures[name] = {"value": round(value, 2), "unit": unit}
@@ -39,20 +47,23 @@ def run(records: int, databases: set[str]) -> dict[str, Any]:
     verify = measures.verify_limit()
     put("verify_limit_at_start", verify.rate, "checks/s")
     if "sqlite" in databases:
-        _sqlite_figures(records, verify, figures, put)
+        _sqlite_figures(records, verify, figures, put, log_trees)
     else:
         put("verify_limit", verify.rate, "checks/s")
     if "postgresql" in databases and postgres_reachable():
-        pg = BenchNetwork(PG_URL)
+        pg = BenchNetwork(PG_URL, log_trees)
         try:
             origin = pg.node("us-aisi", "origin")
             published = measures.publish_rate(pg, origin, records)
             put("publish_rate_postgresql", published.rate, "records/s")
-            put(
-                "catchup_rate_postgresql",
-                measures.catchup(pg, origin, records, "catchup").rate,
-                "records/s",
-            )
+            if log_trees:
+                lag = measures.tree_lag(pg, [origin], records)
+                put("tree_lag_publish_postgresql_s", lag, "s")
+            caught_up = measures.catchup(pg, origin, records, "catchup")
+            put("catchup_rate_postgresql", caught_up.rate, "records/s")
+            if log_trees:
+                lag = measures.tree_lag(pg, [caught_up.node], records)
+                put("tree_lag_catchup_postgresql_s", lag, "s")
         finally:
             pg.close()
     return figures
@@ -63,6 +74,7 @@ def _sqlite_figures(
     verify: measures.VerifyLimit,
     figures: dict[str, Any],
     put: Callable[[str, float, str], None],
+    log_trees: bool,
 ) -> None:
     """Every figure on the embedded default, SQLite. On a shared machine the speed of the cores
     drifts within one run, so the signature-check floor is measured again between publishing
@@ -70,12 +82,16 @@ def _sqlite_figures(
     measured around its own figure (verify_limit is the one around the catch-up). The CPU ratio
     (check CPU per signature over both nodes' CPU per caught-up record) hardly depends on what
     the neighbours do."""
-    net = BenchNetwork()
+    net = BenchNetwork(log_trees=log_trees)
     try:
         origin = net.node("us-aisi", "origin")
         published = measures.publish_rate(net, origin, records)
+        if log_trees:
+            put("tree_lag_publish_s", measures.tree_lag(net, [origin], records), "s")
         between = measures.verify_limit()
         caught_up = measures.catchup(net, origin, records, "catchup")
+        if log_trees:
+            put("tree_lag_catchup_s", measures.tree_lag(net, [caught_up.node], records), "s")
         after = measures.verify_limit()
         put("publish_rate", published.rate, "records/s")
         put("publish_cpu_us", published.cpu_us, "µs/record")
@@ -112,10 +128,21 @@ def main() -> None:
         default="sqlite,postgresql",
         help="which to measure, comma-separated (PostgreSQL only when reachable)",
     )
+    parser.add_argument(
+        "--log-trees",
+        action=argparse.BooleanOptionalAction,
+        default=NodeConfig.log_trees,
+        help="whether the nodes keep their logs' Merkle trees (default: as a node's default)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    print(f"evalfed benchmark: N = {args.records:,} records, {os.cpu_count()} cores", flush=True)
-    figures = run(args.records, {d.strip() for d in args.databases.split(",")})
+    trees = "on" if args.log_trees else "off"
+    print(
+        f"evalfed benchmark: N = {args.records:,} records, {os.cpu_count()} cores, "
+        f"log trees {trees}",
+        flush=True,
+    )
+    figures = run(args.records, {d.strip() for d in args.databases.split(",")}, args.log_trees)
     Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
     table = Table(title=f"evalfed benchmark, N = {args.records:,}")
     for column in ("figure", "value", "unit"):

@@ -112,6 +112,15 @@ def catchup(net: BenchNetwork, source: NodeProcess, count: int, name: str) -> Ca
     return CatchUp(count / elapsed, cpu / count * 1e6, node)
 
 
+def tree_lag(net: BenchNetwork, nodes: list[NodeProcess], count: int) -> float:
+    """Seconds from now until the nodes' trees of us-aisi hold `count` leaves (the trees grow
+    after a burst of records, not during it), so the next figure is measured without them."""
+    started = time.perf_counter()
+    for node in nodes:
+        net.wait_for_tree(node, "us-aisi", count, TIMEOUT_S)
+    return time.perf_counter() - started
+
+
 def relay_catchup(net: BenchNetwork, source: NodeProcess, count: int) -> float:
     """Records/s for an empty node C to catch up through an empty relay B (A - B - C)."""
     relay = net.node("uk-aisi", "relay-b")

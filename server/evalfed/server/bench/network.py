@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from evalfed.client.node_client import NodeClient
 from evalfed.core.charter import build_charter, charter_envelope, sign_charter, verify_charter
@@ -15,6 +19,7 @@ from evalfed.server.config import NodeConfig
 from evalfed.server.datadir import prepare_data_dir
 from evalfed.server.localnet import NodeProcess, free_address
 from evalfed.server.storage.engine import make_engine
+from evalfed.server.storage.schema import tlog_trees
 from evalfed.server.storage.store import head_of
 
 INSTITUTES = ("us-aisi", "uk-aisi", "ca-aisi")
@@ -35,7 +40,7 @@ def _next_look(held: int, count: int, elapsed_s: float) -> float:
 class BenchNetwork:
     """Founders US, UK and Canada; nodes are created per measurement in a temporary folder."""
 
-    def __init__(self, database_url: str = "") -> None:
+    def __init__(self, database_url: str = "", log_trees: bool = NodeConfig.log_trees) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="evalfed-bench-"))
         self.keys = {name: PrivateKey.generate() for name in INSTITUTES}
         envelope = charter_envelope(
@@ -45,6 +50,8 @@ class BenchNetwork:
             sign_charter(envelope, key)
         self.charter = verify_charter(envelope)
         self.database_url = database_url
+        self.log_trees = log_trees
+        """Whether the nodes keep their logs' Merkle trees (NodeConfig.log_trees)."""
         self.nodes: list[NodeProcess] = []
         self.schemas: list[str] = []
         """PostgreSQL schemas made for the nodes, dropped at the end."""
@@ -55,7 +62,9 @@ class BenchNetwork:
         """Prepares and starts a node of `institute` with these partners."""
         address = free_address()
         data_dir = self.root / name
-        config = NodeConfig(data_dir, institute, address, self._database(name))
+        config = NodeConfig(
+            data_dir, institute, address, self._database(name), log_trees=self.log_trees
+        )
         prepare_data_dir(config, self.charter, self.keys[institute], peers)
         node = NodeProcess(data_dir)
         node.start()
@@ -83,18 +92,36 @@ class BenchNetwork:
         the cores being measured, so the benchmark used to ask seldom, and saw the end of a
         catch-up up to half a second late (a node commits up to 20,000 records at once); a
         read of the database costs the node nothing, and `_next_look` spaces them out."""
+        key = (origin, MEMBERS_LANE)
+        return self._watch(node, lambda conn: head_of(conn, key).seq, count, timeout_s)
+
+    def wait_for_tree(self, node: NodeProcess, origin: str, count: int, timeout_s: float) -> float:
+        """Like wait_for_count, until the node's tree of `origin`'s log has `count` leaves."""
+        size = select(tlog_trees.c.size).where(
+            tlog_trees.c.origin == origin, tlog_trees.c.lane == MEMBERS_LANE
+        )
+        return self._watch(node, lambda conn: conn.execute(size).scalar() or 0, count, timeout_s)
+
+    def _watch(
+        self,
+        node: NodeProcess,
+        held_of: Callable[[Connection], int],
+        count: int,
+        timeout_s: float,
+    ) -> float:
         engine = make_engine(self.database_of[node.address])
         started = time.perf_counter()
+        held = 0
         try:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 while (elapsed := time.perf_counter() - started) < timeout_s:
-                    held = head_of(conn, (origin, MEMBERS_LANE)).seq
+                    held = held_of(conn)
                     if held >= count:
                         return time.perf_counter() - started
                     time.sleep(_next_look(held, count, elapsed))
         finally:
             engine.dispose()
-        raise TimeoutError(f"{node.address} did not reach {count} {origin} records")
+        raise TimeoutError(f"{node.address} reached {held} of {count} in {timeout_s} s")
 
     def close(self) -> None:
         for node in self.nodes:

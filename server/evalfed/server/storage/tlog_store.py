@@ -20,7 +20,7 @@ from evalfed.core.errors import NotFoundError
 from evalfed.core.records import LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.schema import logs, records, tlog_checkpoints, tlog_hashes, tlog_trees
-from evalfed.server.storage.store import RecordStore, log_params
+from evalfed.server.storage.store import RecordStore, bulk_insert, log_params
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ _HASHES = select(tlog_hashes.c.idx, tlog_hashes.c.hash).where(
     tlog_hashes.c.tree == bindparam("tree"),
     tlog_hashes.c.idx.in_(bindparam("indexes", expanding=True)),
 )
+_HASH_COLUMNS = ("tree", "idx", "hash")
 _SET_TREE = (
     update(tlog_trees)
     .where(tlog_trees.c.id == bindparam("tree"))
@@ -227,14 +228,14 @@ class TlogStore:
         if tree_row is not None and not leaves and forked == bool(tree_row.forked):
             return size, size, False
         pending = _Pending(known)
-        rows = []
+        rows: list[tuple[int, bytes]] = []
         count = tlog.stored_hash_count(size)
         for n, record_id in enumerate(leaves, start=size):
             for offset, value in enumerate(
                 tlog.stored_hashes_for_leaf(n, tlog.record_leaf_hash(record_id), pending)
             ):
                 pending.hashes[count + offset] = value
-                rows.append({"idx": count + offset, "hash": value})
+                rows.append((count + offset, value))
             count = tlog.stored_hash_count(n + 1)
         new_size = size + len(leaves)
         with self.store.write_lock, self.engine.begin() as conn:
@@ -248,5 +249,5 @@ class TlogStore:
                 tree = int(tree_row.id)
                 conn.execute(_SET_TREE, {"tree": tree, "new_size": new_size, "new_forked": forked})
             if rows:
-                conn.execute(tlog_hashes.insert(), [{"tree": tree, **row} for row in rows])
+                bulk_insert(conn, tlog_hashes.name, _HASH_COLUMNS, [(tree, *row) for row in rows])
         return size, new_size, new_size < complete
