@@ -49,11 +49,11 @@ class NodeConfig:
     max_lanes_per_origin: int = MAX_LANES_PER_ORIGIN
     join_requests_per_hour: float = JOIN_REQUESTS_PER_HOUR
     join_request_burst: int = JOIN_REQUEST_BURST
-    log_trees: bool = True
+    log_trees: bool = False
     """Keep each log's Merkle tree and sign checkpoints of this institute's logs (GetCheckpoint,
-    GetProof, tlog-proofs in bundles). On by default: the indexer grows the trees after a burst
-    of records, not during it, and `make bench` with it (catchup_ratio 0.625, publish_ratio
-    0.40, means of four runs) matched it without (0.62, 0.41); false turns it off."""
+    GetProof, tlog-proofs in bundles). Off by default for now: with it on, `make bench` kept
+    catchup_ratio and publish_ratio (the indexer grows the trees after a burst), but
+    relay_catchup_rate fell about 20% and propagation p50 rose from about 4 to 8-12 ms."""
     metrics_listen: str = ""
     """HOST:PORT to serve Prometheus metrics on (http://HOST:PORT/metrics); empty: none.
     Off by default: the endpoint has no authentication and names partners and institutes,
