@@ -242,11 +242,12 @@ _HELD_RANGES = (
 _HELD_COUNT = select(func.count(distinct(records.c.seq))).where(
     IN_LOG, records.c.seq > bindparam("after_seq"), records.c.seq <= bindparam("upto_seq")
 )
-_NO_END = (1 << 63) - 1
+NO_END = (1 << 63) - 1
+"""A seq past any log's end."""
 
 
 def held_ranges(
-    conn: Connection, key: LogKey, after_seq: int, limit: int, upto_seq: int = _NO_END
+    conn: Connection, key: LogKey, after_seq: int, limit: int, upto_seq: int = NO_END
 ) -> list[tuple[int, int]]:
     """The first `limit` runs of seqs held in (after_seq, upto_seq], as (low, high): one walk
     along the log's index (run only for logs with a gap)."""

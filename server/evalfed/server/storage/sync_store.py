@@ -25,6 +25,7 @@ from evalfed.server.storage.lanes import within_lane_cap
 from evalfed.server.storage.schema import logs, peers, records
 from evalfed.server.storage.store import (
     IN_LOG,
+    NO_END,
     NewRow,
     RecordStore,
     Viewer,
@@ -49,8 +50,6 @@ _SET_FORKS_CURSOR = (
     .where(peers.c.address == bindparam("peer"))
     .values(forks_cursor=bindparam("cursor"))
 )
-NO_END = (1 << 63) - 1
-"""A seq past any log's end."""
 _NEXT_EMBARGO_END = select(func.min(records.c.embargo_until_us)).where(
     records.c.audience_scope == INSTITUTES, records.c.embargo_until_us > bindparam("after_us")
 )
