@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from evalfed.core.errors import InvalidInputError
+from evalfed.core.plain_json import plain_kwargs
 from evalfed.v1.envelope_pb2 import Bundle, Envelope
 from evalfed.v1.record_pb2 import EvaluationResult
 
@@ -54,13 +55,26 @@ def _parse_text(text: str, what: str, allow_yaml: bool) -> Any:
         raise InvalidInputError(f"{what} is nested too deeply") from None
 
 
-def _from_dict(data: Any, message: Message, what: str) -> None:
+M = TypeVar("M", bound=Message)
+
+
+def _from_dict(data: Any, kind: type[M], what: str) -> M:
+    """A `kind` message from `data` in protobuf's JSON mapping: by its constructor where
+    `data` is plain (evalfed.core.plain_json), else by json_format, which gives the errors."""
     if not isinstance(data, dict):
         raise InvalidInputError(f"{what} must be a JSON object")
+    kwargs = plain_kwargs(data, kind)
+    if kwargs is not None:
+        try:
+            return kind(**kwargs)
+        except (TypeError, ValueError, OverflowError):  # out of range: json_format says so
+            pass
+    message = kind()
     try:
         json_format.ParseDict(data, message)
     except json_format.ParseError as exc:
         raise InvalidInputError(f"{what} does not fit the schema: {exc}") from None
+    return message
 
 
 def envelope_from_json(text: str, what: str = "the envelope") -> Envelope:
@@ -68,9 +82,7 @@ def envelope_from_json(text: str, what: str = "the envelope") -> Envelope:
     data = _parse_text(text, what, allow_yaml=False)
     if isinstance(data, dict):
         data = _standard_base64(data)
-    envelope = Envelope()
-    _from_dict(data, envelope, what)
-    return envelope
+    return _from_dict(data, Envelope, what)
 
 
 def _standard_base64(data: dict[str, Any]) -> dict[str, Any]:
@@ -91,8 +103,7 @@ def _standard_base64(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def bundle_from_json(text: str) -> Bundle:
-    bundle = Bundle()
-    _from_dict(_parse_text(text, "the bundle", allow_yaml=False), bundle, "the bundle")
+    bundle = _from_dict(_parse_text(text, "the bundle", allow_yaml=False), Bundle, "the bundle")
     if bundle.format != BUNDLE_FORMAT:
         raise InvalidInputError(
             f"not an evalfed bundle (format {bundle.format!r}, expected {BUNDLE_FORMAT!r})"
@@ -102,6 +113,9 @@ def bundle_from_json(text: str) -> Bundle:
 
 def result_from_text(text: str, what: str = "the result file") -> EvaluationResult:
     """A native result file: an EvaluationResult in protobuf's JSON mapping, as JSON or YAML."""
-    result = EvaluationResult()
-    _from_dict(_parse_text(text, what, allow_yaml=True), result, what)
-    return result
+    return result_from_dict(_parse_text(text, what, allow_yaml=True), what)
+
+
+def result_from_dict(data: Any, what: str = "the result file") -> EvaluationResult:
+    """A native result already parsed from JSON or YAML."""
+    return _from_dict(data, EvaluationResult, what)

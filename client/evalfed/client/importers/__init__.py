@@ -23,14 +23,17 @@ def load_results(path: Path) -> list[Imported]:
     """Every result in `path`, recognized by content and checked like any result to publish."""
     imported = read_any(path)
     for item in imported:
-        where = f"{path} ({item.result.source.format}"
-        where += f", task {item.result.task.name})" if item.result.task.name else ")"
         if not item.result.model.id.strip():
             raise InvalidInputError(
-                f"{where} names no model, and a result cannot be published without one"
+                f"{_where(path, item)} names no model, and a result cannot be published without one"
             )
         try:
             check_result(item.result)
         except InvalidInputError as exc:
-            raise InvalidInputError(f"{where}: {exc}") from None
+            raise InvalidInputError(f"{_where(path, item)}: {exc}") from None
     return imported
+
+
+def _where(path: Path, item: Imported) -> str:
+    where = f"{path} ({item.result.source.format}"
+    return where + (f", task {item.result.task.name})" if item.result.task.name else ")")

@@ -7,7 +7,10 @@ its keys; text that is not JSON may still be a native result in YAML.
 
 from __future__ import annotations
 
+import json
+import stat
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -27,7 +30,7 @@ from evalfed.client.importers.inspect_log import (
 )
 from evalfed.client.importers.jsonstream import JsonArray, NotJsonError, read_json_file_head
 from evalfed.client.importers.lm_eval import is_lm_eval_results, load_lm_eval
-from evalfed.client.importers.native import is_native, load_native
+from evalfed.client.importers.native import is_native, load_native, native_from_object
 from evalfed.core.codec import load_yaml
 from evalfed.core.errors import InvalidInputError
 
@@ -36,23 +39,30 @@ MAX_YAML_BYTES = 16 << 20
 """A YAML result file larger than this is not tried (YAML is parsed whole)."""
 
 
+WHOLE_READ_BYTES = 1 << 20
+"""A file up to this size is read once and parsed whole by the C parser: when it is an evalfed
+result file, that parse is used. Anything else is streamed as larger files are."""
+
+
 def read_any(path: Path) -> list[Imported]:
     """Every result in `path`, by what the content is."""
-    if not path.exists():
-        raise InvalidInputError(f"{path} does not exist")
-    if path.is_dir():
+    try:
+        is_folder = stat.S_ISDIR(path.stat().st_mode)
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+    if is_folder:
         if is_run_folder(path):
             return load_helm(path)
         raise not_recognized(
             path, f"it is a folder without {RUN_SPEC} and {STATS}, so not a HELM run folder"
         )
-    try:
-        with path.open("rb") as stream:
-            start = stream.read(4)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
-    if start in ZIP_SIGNATURES:
+    start = _read_start(path)
+    if start[:4] in ZIP_SIGNATURES:
         return load_inspect_eval(path)
+    if len(start) <= WHOLE_READ_BYTES and (native := _native_object(start)) is not None:
+        return native_from_object(path, native, start)
     try:
         head = read_json_file_head(path)
     except NotJsonError as exc:
@@ -60,6 +70,27 @@ def read_any(path: Path) -> list[Imported]:
             return load_native(path)
         raise not_recognized(path, f"it is not valid JSON ({exc}) nor a YAML result") from None
     return _read_json(path, head)
+
+
+def _read_start(path: Path) -> bytes:
+    """The file's first WHOLE_READ_BYTES + 1 bytes (all of a small file)."""
+    try:
+        with path.open("rb") as stream:
+            return stream.read(WHOLE_READ_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _native_object(data: bytes) -> dict[str, Any] | None:
+    """The JSON object of a whole file when it reads as an evalfed result and as no other
+    format (the same order of tests as `_read_json`), else None."""
+    try:
+        head = json.loads(data)
+    except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError)
+        return None
+    if not isinstance(head, dict) or is_inspect_header(head) or is_lm_eval_results(head):
+        return None
+    return head if not is_run_spec(head) and is_native(head) else None
 
 
 def _read_json(path: Path, head: object) -> list[Imported]:

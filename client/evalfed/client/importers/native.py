@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from evalfed.client.importers.common import Imported, sha256_file
-from evalfed.core.codec import result_from_text
+from evalfed.core.codec import result_from_dict, result_from_text
 from evalfed.core.errors import InvalidInputError
-from evalfed.core.validate import check_result
 from evalfed.v1.record_pb2 import EvaluationResult
 
 FIELD_NAMES = frozenset(
@@ -33,10 +34,19 @@ def load_native(path: Path) -> list[Imported]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InvalidInputError(f"{path} is not UTF-8 text") from None
-    result = result_from_text(text, str(path))
-    check_result(result)
+    return _imported(path, result_from_text(text, str(path)), lambda: sha256_file(path))
+
+
+def native_from_object(path: Path, data: dict[str, Any], content: bytes) -> list[Imported]:
+    """A native JSON result file already read whole (`content`) and parsed (`data`)."""
+    result = result_from_dict(data, str(path))
+    return _imported(path, result, lambda: hashlib.sha256(content).hexdigest())
+
+
+def _imported(path: Path, result: EvaluationResult, sha256: Callable[[], str]) -> list[Imported]:
+    """The result, checked by `load_results` as every importer's are."""
     if not result.source.format:
         result.source.format = "native"
     if not result.source.sha256:
-        result.source.sha256 = sha256_file(path)
+        result.source.sha256 = sha256()
     return [Imported(path, result, list(result.source.stripped))]

@@ -115,6 +115,10 @@ def _sqlite_figures(
         measures.publish_rate(net, small_origin, records // 10)
         small = measures.catchup(net, small_origin, records // 10, "catchup-small").node
         put("catchup_peak_rss_mb_tenth", small.peak_rss_mb(), "MiB")
+        cli_origin = net.node("us-aisi", "origin-cli")
+        cli_rate = measures.cli_publish_rate(net, cli_origin, records // 5)
+        put("cli_publish_rate", cli_rate, "files/s")
+        put("cli_publish_ratio", cli_rate / published.rate, "ratio")
     finally:
         net.close()
 

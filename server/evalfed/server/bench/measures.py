@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import multiprocessing
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
+
+from google.protobuf import json_format
 
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.checks import decode_envelope
@@ -90,6 +94,22 @@ def publish_rate(net: BenchNetwork, node: NodeProcess, count: int, offset: int =
         elapsed = time.perf_counter() - started
         cpu = time.process_time() + node.cpu_seconds() - cpu
         return Published(count / elapsed, cpu / count * 1e6)
+
+
+def cli_publish_rate(net: BenchNetwork, node: NodeProcess, files: int) -> float:
+    """Files/s that `evalfed publish FOLDER` publishes to `node`, one small result file each,
+    timed over the whole command (start-up included), as a user runs it."""
+    folder = net.root / "result-files"
+    folder.mkdir()
+    for i in range(files):
+        result = result_body(20_000_000 + i).result
+        (folder / f"result-{i:06d}.json").write_text(json_format.MessageToJson(result))
+    key_file = net.key_file("us-aisi")
+    command = [sys.executable, "-m", "evalfed.client.cli", "publish", str(folder)]
+    command += ["--node", node.address, "--key", str(key_file)]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=TIMEOUT_S)
+    return files / (time.perf_counter() - started)
 
 
 class CatchUp(NamedTuple):

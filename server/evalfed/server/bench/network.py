@@ -83,6 +83,13 @@ class BenchNetwork:
         self.schemas.append(schema)
         return f"{self.database_url}?options=-csearch_path%3D{schema}"
 
+    def key_file(self, institute: str) -> Path:
+        """The institute's private key in a file (mode 0600), for the CLI."""
+        path = self.root / f"{institute}.key"
+        if not path.exists():
+            self.keys[institute].write(path)
+        return path
+
     def client(self, node: NodeProcess, institute: str = "us-aisi") -> NodeClient:
         return NodeClient(node.address, self.keys[institute])
 
