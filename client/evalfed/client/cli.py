@@ -51,9 +51,11 @@ from evalfed.core.charter import (
 from evalfed.core.codec import bundle_from_json, envelope_from_json, to_dict, to_json
 from evalfed.core.errors import EvalfedError, InvalidInputError
 from evalfed.core.names import is_hex64
+from evalfed.core.note import SignedCheckpoint
 from evalfed.core.records import audience_from_text, parse_record, record_id, result_of
 from evalfed.core.timeutil import iso_of_us, now_us, parse_iso_us
 from evalfed.core.validate import check_embargo, embargo_end_us
+from evalfed.core.witness_policy import WitnessPolicy, parse_policy
 from evalfed.keys import generate_key_files, load_private_key, load_public_key
 from evalfed.v1.node_pb2 import QueryRequest, StoredRecord
 from evalfed.v1.record_pb2 import Audience
@@ -332,26 +334,57 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     charter = verify_charter(envelope_from_json(read_charter(args.federation), "the charter"))
-    try:
-        text = Path(args.bundle).read_text()
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {args.bundle}: {exc.strerror}") from None
-    bundle = bundle_from_json(text)
+    bundle = bundle_from_json(_read_text(args.bundle, "the bundle"))
+    policy = (
+        parse_policy(_read_text(args.witness_policy, "the witness policy"))
+        if (args.witness_policy)
+        else None
+    )
     verified = verify_bundle(bundle, charter)
-    checkpoint = verify_bundle_proof(bundle, charter, verified)
+    signed = verify_bundle_proof(bundle, charter, verified, policy.verifiers() if policy else ())
     out.print(
         f"valid: record {verified.id} is {verified.origin}'s seq {verified.seq}, "
         f"signed by its key {verified.record.key_id[:16]}"
     )
-    if checkpoint is None:
+    if signed is None:
         out.print("no tlog proof in the bundle: nothing shows the record is in the origin's log")
-    else:
-        out.print(
-            f"in the log: leaf {verified.seq - 1} of {checkpoint.origin}, whose checkpoint of "
-            f"size {checkpoint.size} {verified.origin}'s node signed",
-            markup=False,
-        )
-    return 0
+        if policy is not None and not policy.satisfied(set()):
+            err.print(f"not witnessed: the policy asks for {policy.describe()}", markup=False)
+            return 1
+        return 0
+    checkpoint = signed.checkpoint
+    out.print(
+        f"in the log: leaf {verified.seq - 1} of {checkpoint.origin}, whose checkpoint of "
+        f"size {checkpoint.size} {verified.origin}'s node signed",
+        markup=False,
+    )
+    return 0 if policy is None else _witnessed(policy, signed)
+
+
+def _witnessed(policy: WitnessPolicy, signed: SignedCheckpoint) -> int:
+    """Says which of the policy's witnesses cosigned the checkpoint, and whether that is
+    its quorum (exit 1 when not)."""
+    witnesses = policy.cosigned_by(signed.cosignatures)
+    for c in signed.cosignatures:
+        when = iso_of_us(c.timestamp * 1_000_000)
+        out.print(f"cosigned by {c.name} at {when} (checked)", markup=False)
+    if policy.satisfied(witnesses):
+        out.print(f"witnessed: the cosignatures meet the policy's {policy.describe()}")
+        return 0
+    named = ", ".join(sorted(witnesses)) or "none of its witnesses"
+    err.print(
+        f"not witnessed: the checkpoint is cosigned by {named}, and the policy asks for "
+        f"{policy.describe()}",
+        markup=False,
+    )
+    return 1
+
+
+def _read_text(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -516,6 +549,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("verify", help="check a bundle offline against the charter")
     p.add_argument("bundle")
     p.add_argument("--federation", required=True)
+    p.add_argument(
+        "--witness-policy",
+        metavar="FILE",
+        help="witnesses whose cosignatures the checkpoint needs: 'witness NAME VKEY', "
+        "'group NAME K|all|any MEMBER...', 'quorum NAME|none' lines (docs/transparency.md)",
+    )
     p.set_defaults(handler=cmd_verify)
     return parser
 

@@ -3,13 +3,20 @@ proof that it is in its origin's log when the bundle carries one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from evalfed.core.binding import node_key_of, verify_binding
 from evalfed.core.charter import VerifiedCharter
 from evalfed.core.checkpoints import checkpoint_verifier, log_origin
 from evalfed.core.checks import VerifiedRecord, check_envelope
 from evalfed.core.errors import AuthenticationError, InvalidInputError, ProofError, SignatureError
 from evalfed.core.membership import Membership
-from evalfed.core.note import Checkpoint, parse_tlog_proof, verify_tlog_proof
+from evalfed.core.note import (
+    NoteVerifier,
+    SignedCheckpoint,
+    parse_tlog_proof,
+    verify_tlog_proof,
+)
 from evalfed.core.records import record_id
 from evalfed.core.tlog import record_leaf_hash
 from evalfed.v1.envelope_pb2 import Bundle
@@ -32,11 +39,15 @@ def verify_bundle(bundle: Bundle, charter: VerifiedCharter) -> VerifiedRecord:
 
 
 def verify_bundle_proof(
-    bundle: Bundle, charter: VerifiedCharter, verified: VerifiedRecord
-) -> Checkpoint | None:
+    bundle: Bundle,
+    charter: VerifiedCharter,
+    verified: VerifiedRecord,
+    cosigners: Sequence[NoteVerifier] = (),
+) -> SignedCheckpoint | None:
     """The origin's checkpoint that the bundle proves the record is in, if it carries a
     tlog-proof: signed by the node key that the origin's binding (checked against the
-    charter and the bundled membership records) names, with the record's leaf at seq - 1."""
+    charter and the bundled membership records) names, with the record's leaf at seq - 1,
+    and with the cosignatures of those `cosigners` that cosigned it, each checked."""
     if not bundle.tlog_proof:
         return None
     if not bundle.HasField("origin_binding"):
@@ -63,7 +74,9 @@ def verify_bundle_proof(
     verifier = checkpoint_verifier(federation_id, verified.log, node_key_of(binding))
     origin = log_origin(federation_id, verified.log)
     try:
-        signed = verify_tlog_proof(proof, record_leaf_hash(verified.id), origin, verifier)
+        signed = verify_tlog_proof(
+            proof, record_leaf_hash(verified.id), origin, verifier, cosigners
+        )
     except ProofError as exc:
         raise ProofError(
             f"the tlog proof does not lead from the record to the checkpoint's root: {exc}"
@@ -72,4 +85,4 @@ def verify_bundle_proof(
         raise SignatureError(
             f"the tlog proof's checkpoint is not signed by {verified.origin}'s node key: {exc}"
         ) from None
-    return signed.checkpoint
+    return signed

@@ -152,3 +152,11 @@ the time between two commits of a catch-up, up to 20,000 records each)."""
 TLOG_MAX_DEFER_S = 60.0
 """The longest the tree indexer waits for a burst to end: under steady heavy load the trees
 still grow at least once a minute, and checkpoints trail by at most about that."""
+
+# --- witness policies (evalfed verify --witness-policy) ---
+
+MAX_POLICY_BYTES = 64 * 1024
+"""Size of a witness policy file."""
+
+MAX_POLICY_NAMES = 256
+"""Witnesses and groups one witness policy defines."""
