@@ -152,3 +152,9 @@ the time between two commits of a catch-up, up to 20,000 records each)."""
 TLOG_MAX_DEFER_S = 60.0
 """The longest the tree indexer waits for a burst to end: under steady heavy load the trees
 still grow at least once a minute, and checkpoints trail by at most about that."""
+
+# --- dash: the comparison pivot and the web dashboard ---
+
+DASHBOARD_MAX_RECORDS = 20_000
+"""Result and correction records one dashboard page reads and checks (about 1.5 s of signature
+checks on one core); past it the page asks to pick a model or a task."""
