@@ -26,8 +26,8 @@ AGREE = "agree"
 DIFFER = "differ"
 NOT_TESTED = "n/a"
 SINGLE = "single"
-"""Verdicts: the estimates agree, they differ, no test (a standard error is missing), or only
-one institute reported."""
+"""Verdicts: the estimates agree, they differ, no test (a standard error is missing, or no
+number counts), or only one institute's number counts."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def agreement(estimates: list[Estimate], level: float = AGREEMENT_LEVEL) -> Agre
     pairs_of = list(combinations(estimates, 2))
     critical = critical_z(level, len(pairs_of))
     if not pairs_of:
-        return Agreement(SINGLE, level, critical, None, ())
+        return Agreement(SINGLE if estimates else NOT_TESTED, level, critical, None, ())
     pairs = tuple(pair_test(a, b, critical) for a, b in pairs_of)
     tested = [p for p in pairs if p.z is not None]
     if not tested:
@@ -135,6 +135,6 @@ def agreement_rule(level: float = AGREEMENT_LEVEL) -> str:
     return (
         f"agree when |z| < {critical_z(level):.2f}, z = difference / sqrt(se1² + se2²) "
         f"({level:.0%}, two-sided); with more than two institutes, the pair of largest |z| "
-        "against a Bonferroni-corrected value; n/a: a standard error is missing; single: only "
-        "one institute's number counts"
+        "against a Bonferroni-corrected value; n/a: a standard error is missing, or no number "
+        "counts; single: only one institute's number counts"
     )

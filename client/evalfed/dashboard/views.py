@@ -145,8 +145,8 @@ def record_page(client: NodeClient, wanted: str) -> RecordPage:
         relayed = f"none: {here} published it at this node ({client.address})"
     else:
         relayed = (
-            f"{here}'s node ({client.address}) holds it from the federation; the signature is "
-            f"{record.origin}'s, checked here"
+            f"{here}'s node ({client.address}), which received it by sync (the node keeps no "
+            f"note of which partner sent it); the signature is {record.origin}'s, checked here"
         )
     embargo = timestamp_us(record.embargo_until) if record.HasField("embargo_until") else 0
     flags = [

@@ -62,9 +62,9 @@ def test_a_missing_stderr_still_shows_the_difference() -> None:
     assert verdict.decisive is not None and verdict.decisive.difference == pytest.approx(0.125)
 
 
-def test_one_institute_is_single() -> None:
+def test_one_institute_is_single_and_none_is_not_tested() -> None:
     assert agreement([Estimate("a", 0.5, 0.01)]).verdict == SINGLE
-    assert agreement([]).verdict == SINGLE
+    assert agreement([]).verdict == NOT_TESTED
 
 
 def test_zero_standard_errors_agree_only_on_the_same_number() -> None:
