@@ -24,10 +24,11 @@ from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.bundles import verify_bundle
 from evalfed.core.codec import bundle_from_json
 from evalfed.core.records import audience_from_text
+from evalfed.dashboard import views
 from evalfed.dashboard.serve import Dashboard, serving
 from evalfed.v1.node_pb2 import QueryRequest
 from evalfed.v1.record_pb2 import Audience, Record, Retraction
-from tests.conftest import Federation, run_cli, wait_for
+from tests.conftest import DATABASES, Federation, database_maker, run_cli, start_node, wait_for
 from tests.results import result
 
 CHROMIUM = "/usr/bin/chromium"
@@ -67,12 +68,29 @@ def publish(node: Any, federation: Federation, institute: str, bodies: list[Reco
         return [outcome.id for outcome in publish_records(client, bodies)]
 
 
-@pytest.fixture
-def published(founders, federation: Federation) -> Published:
+@pytest.fixture(scope="module", params=DATABASES)
+def published(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, federation: Federation
+) -> Iterator[Published]:
+    """US and UK nodes, each the other's partner, shared by the module's tests (on SQLite, then
+    on PostgreSQL): see `publish_scenario`."""
+    root = tmp_path_factory.mktemp("dashboard")
+    with database_maker(request) as new_database:
+        us = start_node(federation, root / "us", "us-aisi", new_database())
+        uk = start_node(federation, root / "uk", "uk-aisi", new_database(), (us.address,))
+        try:
+            with NodeClient(us.address, federation.keys["us-aisi"]) as client:
+                client.update_peers([uk.address], [])
+            yield publish_scenario(us, uk, federation)
+        finally:
+            uk.stop(grace_s=0)
+            us.stop(grace_s=0)
+
+
+def publish_scenario(us: Any, uk: Any, federation: Federation) -> Published:
     """The US and the UK each publish gpqa for one model (0.412 ± 0.035 and 0.430 ± 0.020:
     they agree) and mmlu (0.70 ± 0.01 and 0.80 ± 0.01: they differ); the US also publishes a
     record for the UK only, and the UK retracts a third; all of it reaches the US node."""
-    us, uk = founders
     members, uk_only = audience_from_text(""), audience_from_text("uk-aisi")
     us_id, _, restricted_id = publish(us, federation, "us-aisi", [
         new_result_record(_result("gpqa", 0.412, 0.035), members),
@@ -92,7 +110,7 @@ def published(founders, federation: Federation) -> Published:
     return Published(us, uk, us_id, uk_id, restricted_id, retracted_id)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def dashboard(published: Published, federation: Federation) -> Iterator[Dashboard]:
     """The dashboard over the US node, signing as the US."""
     with (
@@ -155,7 +173,7 @@ def test_compare_pivots_institutes_into_columns_with_a_verdict(
 
 
 def test_pages_carry_no_key_and_a_policy_that_loads_nothing_from_elsewhere(
-    dashboard: Dashboard, federation: Federation
+    dashboard: Dashboard, published: Published, federation: Federation
 ) -> None:
     from cryptography.hazmat.primitives import serialization
 
@@ -164,7 +182,8 @@ def test_pages_carry_no_key_and_a_policy_that_loads_nothing_from_elsewhere(
     )
     secrets = [raw.hex(), base64.b64encode(raw).decode()]
     secrets += federation.key_path("us-aisi").read_text().splitlines()[1:-1]
-    for path in ("", "members", "partners", f"models/{MODEL}", "tasks/gpqa"):
+    pages = ("", "members", "partners", f"models/{MODEL}", "tasks/gpqa")
+    for path in (*pages, f"records/{published.us_id}"):
         status, headers, body = fetch(dashboard.url + path)
         assert status == 200, (path, body)
         policy = headers["content-security-policy"]
@@ -185,12 +204,21 @@ def test_a_request_for_another_host_is_refused(dashboard: Dashboard) -> None:
 def test_a_hostile_model_name_is_shown_as_text(
     published: Published, dashboard: Dashboard, federation: Federation
 ) -> None:
-    hostile = _result("gpqa", 0.5, 0.01, HOSTILE_MODEL)
+    hostile = _result("xss", 0.5, 0.01, HOSTILE_MODEL)
     publish(published.uk, federation, "uk-aisi", [new_result_record(hostile, Audience())])
     with NodeClient(published.us.address, federation.keys["us-aisi"]) as client:
         wait_for(published.us, lambda: any(client.query(QueryRequest(model=HOSTILE_MODEL))))
     _, _, body = fetch(dashboard.url)
     assert "<img src=x" not in body and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in body
+
+
+def test_a_page_past_the_record_limit_asks_for_a_filter(
+    dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "DASHBOARD_MAX_RECORDS", 3)
+    status, _, body = fetch(dashboard.url)
+    assert status == 413 and "more than 3 records match; pick a model or a task" in body
+    assert fetch(dashboard.url + "tasks/gpqa")[0] == 200
 
 
 def test_unknown_and_malformed_record_ids_are_not_found(dashboard: Dashboard) -> None:
