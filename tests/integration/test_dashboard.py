@@ -24,6 +24,8 @@ from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.core.bundles import verify_bundle
 from evalfed.core.codec import bundle_from_json
 from evalfed.core.records import audience_from_text
+from evalfed.core.timeutil import iso_of_us, now_us
+from evalfed.core.validate import embargo_end_us
 from evalfed.dashboard import views
 from evalfed.dashboard.serve import Dashboard, serving
 from evalfed.v1.node_pb2 import QueryRequest
@@ -42,6 +44,7 @@ CHROMIUM_ARGS = [
 ]
 MODEL = "openai/gpt-4o-mini"
 HOSTILE_MODEL = '<img src=x onerror="alert(1)">'
+EMBARGO_END = embargo_end_us(now_us() + 30 * 86_400 * 1_000_000)
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Published:
     us_id: str
     uk_id: str
     restricted_id: str
+    embargoed_id: str
     retracted_id: str
 
 
@@ -92,10 +96,11 @@ def publish_scenario(us: Any, uk: Any, federation: Federation) -> Published:
     they agree) and mmlu (0.70 ± 0.01 and 0.80 ± 0.01: they differ); the US also publishes a
     record for the UK only, and the UK retracts a third; all of it reaches the US node."""
     members, uk_only = audience_from_text(""), audience_from_text("uk-aisi")
-    us_id, _, restricted_id = publish(us, federation, "us-aisi", [
+    us_id, _, restricted_id, embargoed_id = publish(us, federation, "us-aisi", [
         new_result_record(_result("gpqa", 0.412, 0.035), members),
         new_result_record(_result("mmlu", 0.70, 0.01), members),
         new_result_record(_result("cyber_uplift", 0.18, 0.04), uk_only),
+        new_result_record(_result("bio_uplift", 0.12, 0.03), uk_only, EMBARGO_END),
     ])  # fmt: skip
     uk_id, _, retracted_id = publish(uk, federation, "uk-aisi", [
         new_result_record(_result("gpqa", 0.430, 0.020), members),
@@ -107,7 +112,7 @@ def publish_scenario(us: Any, uk: Any, federation: Federation) -> Published:
     with NodeClient(us.address, federation.keys["us-aisi"]) as client:
         wait_for(us, lambda: len(list(client.query(QueryRequest(origin="uk-aisi")))) == 4)
         wait_for(us, lambda: client.get(retracted_id).record.retracted)
-    return Published(us, uk, us_id, uk_id, restricted_id, retracted_id)
+    return Published(us, uk, us_id, uk_id, restricted_id, embargoed_id, retracted_id)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +144,7 @@ def test_compare_pivots_institutes_into_columns_with_a_verdict(
     code, out, err = run_cli(capsys, "compare", *node, "--model", MODEL, "--json")
     assert code == 0, err
     rows = {row["task"]: row for row in map(json.loads, out.splitlines())}
-    assert set(rows) == {"gpqa", "mmlu", "simpleqa", "cyber_uplift"}
+    assert set(rows) == {"gpqa", "mmlu", "simpleqa", "cyber_uplift", "bio_uplift"}
     gpqa = rows["gpqa"]
     assert (gpqa["scorer"], gpqa["metric"], gpqa["label"]) == (
         "choice",
@@ -237,6 +242,7 @@ def test_the_dashboard_refuses_a_non_loopback_address(
     assert "PRIVATE" not in err
 
 
+@pytest.mark.timeout(60)
 def test_evalfed_dashboard_command_serves_the_matrix(
     published: Published, federation: Federation
 ) -> None:
@@ -304,6 +310,9 @@ def test_the_matrix_shows_both_institutes_values_and_the_verdict(
     assert matrix_row(page, "mmlu").locator("td.verdict").inner_text() == "differ"
     assert "RETRACTED" in matrix_row(page, "simpleqa").inner_text()
     assert "restricted to uk-aisi" in matrix_row(page, "cyber_uplift").inner_text()
+    assert (
+        f"embargoed until {iso_of_us(EMBARGO_END)}" in matrix_row(page, "bio_uplift").inner_text()
+    )
     assert all(url.startswith(dashboard.url) for url in requested), requested
     assert page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") == (
         "rgb(31, 58, 95)"
@@ -335,6 +344,10 @@ def test_a_record_page_shows_its_signer_and_gives_its_bundle(
 
     page.goto(dashboard.url + f"records/{published.restricted_id}")
     assert "restricted to uk-aisi" in page.locator(".labels").inner_text()
+    page.goto(dashboard.url + f"records/{published.embargoed_id}")
+    assert f"embargoed until {iso_of_us(EMBARGO_END)}" in page.locator(".labels").inner_text()
+    page.goto(dashboard.url + "tasks/bio_uplift")
+    assert "embargoed until" in page.locator("#matrix").inner_text()
     page.goto(dashboard.url + "members")
     assert {"us-aisi", "uk-aisi", "ca-aisi"} <= set(
         page.locator("#members tbody td:first-child").all_inner_texts()
@@ -351,15 +364,20 @@ def test_a_key_outside_the_audience_sees_the_restricted_record_nowhere(
         NodeClient(published.us.address, federation.keys["ca-aisi"]) as client,
         serving(client) as outsider,
     ):
-        for path in ("", f"models/{MODEL}", "tasks/cyber_uplift", "members", "partners"):
+        pages = ("", f"models/{MODEL}", "tasks/cyber_uplift", "tasks/bio_uplift", "members",
+                 "partners")  # fmt: skip
+        for path in pages:
             page.goto(outsider.url + path)
             text = page.content()
-            assert published.restricted_id not in text and "cyber_uplift</a>" not in text, path
+            for hidden in (published.restricted_id, published.embargoed_id, "cyber_uplift</a>",
+                           "bio_uplift</a>"):  # fmt: skip
+                assert hidden not in text, (path, hidden)
             assert "restricted" not in page.locator("main").inner_text(), path
+            assert "embargo" not in page.locator("main").inner_text(), path
         page.goto(outsider.url)
         assert page.locator("#signed-as").inner_text() == "ca-aisi"
         assert matrix_row(page, "gpqa").locator("td.verdict").inner_text() == "agree"
-        response = page.goto(outsider.url + f"records/{published.restricted_id}")
-        assert response.status == 404 and "not found" in page.locator("#error").inner_text()
-        bundle = page.request.get(outsider.url + f"records/{published.restricted_id}/bundle")
-        assert bundle.status == 404
+        for hidden in (published.restricted_id, published.embargoed_id):
+            response = page.goto(outsider.url + f"records/{hidden}")
+            assert response.status == 404 and "not found" in page.locator("#error").inner_text()
+            assert page.request.get(outsider.url + f"records/{hidden}/bundle").status == 404
