@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from evalfed.client.agreement import se_from_interval
 from evalfed.client.export_eee import RecordHeader
@@ -60,6 +59,8 @@ def json_number(value: float | None, text: str = "") -> float | str | None:
 
 @dataclass(frozen=True)
 class Row:
+    """One metric of one result record, as the pivot reads it: its numbers, and its flags."""
+
     id: str
     institute: str
     model: str
@@ -109,15 +110,6 @@ class Row:
             ("corrected", bool(self.corrected_by)),
         )
         return " ".join(flag for flag, on in flags if on)
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for internal in ("value_text", "estimate", "se", "embargo_until_us"):
-            data.pop(internal)
-        data["embargo_until"] = iso_of_us(self.embargo_until_us) if self.embargo_until_us else ""
-        data["signature"] = "ok" if self.signature_ok else "NO"
-        data["marks"] = self.marks
-        return data
 
 
 def value_text(metric: Metric) -> str:
