@@ -8,7 +8,6 @@ connected to, whichever node relayed it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from evalfed.client.agreement import agreement_rule
 from evalfed.client.compare import compare_rows
@@ -106,7 +105,6 @@ class RecordPage:
     metrics: list[MetricLine] = field(default_factory=list)
     target: str = ""
     reason: str = ""
-    body: dict[str, Any] = field(default_factory=dict)
 
 
 def lane_text(lane: str) -> str:
