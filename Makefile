@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/evalfed/v1/*.proto)
 PYTEST_ARGS ?=
 
-.PHONY: install protos check-protos vectors demo test lint fmt bench bench-large fuzz clean
+.PHONY: install protos check-protos vectors demo test lint fmt bench bench-large fuzz clean \
+	chromium dashboard-shots
 
 install: $(STAMP)
 
@@ -34,8 +35,19 @@ vectors: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m evalfed.server.demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The dashboard's browser tests drive Debian's chromium (never a browser Playwright downloads);
+# installed here when missing (as root, as on the project's machines and CI).
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium; }
+
+# Not part of CI: demo-like nodes, then PNG screenshots of the dashboard's main pages.
+dashboard-shots: $(STAMP) chromium
+	$(BIN)/python -m tests.dashboard_shots docs/screenshots
 
 # Not part of CI: a few minutes on 100,000 records (bench-large: one million).
 # BENCH_ARGS=--log-trees (or --no-log-trees) measures with the nodes' log trees on (off).

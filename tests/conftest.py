@@ -78,12 +78,15 @@ def postgres_url() -> str:
     return PG_ADMIN_URL
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def new_database(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
-    """Makes databases for nodes: each test runs once on SQLite and once on PostgreSQL.
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextlib.contextmanager
+def database_maker(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
+    """Makes databases for nodes of the kind `request.param` names ("sqlite" or "postgresql").
 
     On SQLite a node's database lives in its data folder (""); on PostgreSQL each call makes
-    a fresh schema, dropped at the end of the test.
+    a fresh schema, dropped when the block ends.
     """
     if request.param == "sqlite":
         yield lambda: ""
@@ -100,10 +103,19 @@ def new_database(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
         schemas.append(schema)
         return f"{admin}?options=-csearch_path%3D{schema}"
 
-    yield make
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for schema in schemas:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    try:
+        yield make
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=DATABASES)
+def new_database(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
+    """Makes databases for nodes: each test runs once on SQLite and once on PostgreSQL."""
+    with database_maker(request) as make:
+        yield make
 
 
 @pytest.fixture
@@ -152,30 +164,46 @@ def make_node(
     tmp_path: Path, federation: Federation, new_database: Callable[[], str]
 ) -> Iterator[object]:
     """Builds and starts in-process nodes on port 0; all are stopped at the end of the test."""
-    from evalfed.server.app import Node, build_node
-    from evalfed.server.config import NodeConfig
-    from evalfed.server.datadir import prepare_data_dir
+    from evalfed.server.app import Node
 
     started: list[Node] = []
 
     def make(institute: str = "us-aisi", peers: tuple[str, ...] = (), **settings: Any) -> Node:
-        config = NodeConfig(
-            data_dir=tmp_path / f"{institute}-{len(started)}",
-            institute=institute,
-            listen="127.0.0.1:0",
-            database_url=new_database(),
-            insecure=False,
-            **settings,
-        )
-        prepare_data_dir(config, federation.charter, federation.keys[institute], peers)
-        node = build_node(config)
-        node.start()
+        data_dir = tmp_path / f"{institute}-{len(started)}"
+        node = start_node(federation, data_dir, institute, new_database(), peers, **settings)
         started.append(node)
         return node
 
     yield make
     for node in reversed(started):
         node.stop(grace_s=0)
+
+
+def start_node(
+    federation: Federation,
+    data_dir: Path,
+    institute: str,
+    database_url: str,
+    peers: tuple[str, ...] = (),
+    **settings: Any,
+) -> Any:
+    """An in-process node of `institute` on port 0, started; the caller stops it."""
+    from evalfed.server.app import build_node
+    from evalfed.server.config import NodeConfig
+    from evalfed.server.datadir import prepare_data_dir
+
+    config = NodeConfig(
+        data_dir=data_dir,
+        institute=institute,
+        listen="127.0.0.1:0",
+        database_url=database_url,
+        insecure=False,
+        **settings,
+    )
+    prepare_data_dir(config, federation.charter, federation.keys[institute], peers)
+    node = build_node(config)
+    node.start()
+    return node
 
 
 def wait_for(node, predicate, timeout_s: float = 30.0) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from evalfed.client.cli import main
 from evalfed.client.importers import load_results
 from tests.conftest import Federation
 from tests.conftest import run_cli as run
@@ -88,31 +87,30 @@ def test_compare_by_model_and_task(cli_env: Federation, capsys: pytest.CaptureFi
     assert {r["task"] for r in rows} == set(lm)
     for row in rows:
         metric = lm[row["task"]].scores[0].metrics[0]
-        assert row["institute"] == "us-aisi" and row["model"] == model
-        assert (row["metric"], row["value"], row["stderr"]) == (
+        cell = row["institutes"]["us-aisi"]
+        assert row["model"] == model and list(row["institutes"]) == ["us-aisi"]
+        assert (row["metric"], cell["value"], cell["stderr"]) == (
             metric.name,
             metric.value,
             metric.stderr,
         )
-        assert row["samples"] == 5000 and row["signature"] == "ok" and row["marks"] == ""
+        assert cell["samples"] == 5000 and cell["signature"] == "ok" and cell["marks"] == []
+        assert row["verdict"] == "single"
 
     code, out, _ = run(capsys, "compare", "--task", "sciq", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [(r["metric"], r["value"]) for r in rows] == [
+    assert [(r["metric"], r["institutes"]["us-aisi"]["value"]) for r in rows] == [
         ("acc", 0.779),
         ("acc_norm", 0.773),
     ]
-    assert rows[0]["stderr"] == 0.013127502859696258
+    assert rows[0]["institutes"]["us-aisi"]["stderr"] == 0.013127502859696258
 
     code, out, _ = run(capsys, "compare", "--task", "simpleqa_verified")
     assert code == 0
-    assert "us-aisi" in out and "0.431 ± 0.01567" in out and "1000" in out and "yes" in out
+    assert "us-aisi" in out and "0.431 ± 0.01567" in out and "single" in out
 
-    with pytest.raises(SystemExit):
-        main(["compare", "--model", model, "--task", "sciq"])
-    with pytest.raises(SystemExit):
-        main(["compare"])
-    capsys.readouterr()
+    code, out, _ = run(capsys, "compare")
+    assert code == 0 and "sciq" in out and "simpleqa_verified" in out
 
 
 def test_export_every_eval_ever(

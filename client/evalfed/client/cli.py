@@ -38,6 +38,7 @@ from evalfed.client.export_eee import FORMAT_NAME, to_every_eval_ever
 from evalfed.client.importers import Imported, load_results
 from evalfed.client.importers.helm import is_run_folder
 from evalfed.client.node_client import NodeClient
+from evalfed.client.pivot import pivot
 from evalfed.client.publish_files import Tally, in_chunks, publish_chunk, read_ahead
 from evalfed.client.publisher import Outcome
 from evalfed.core.bundles import verify_bundle, verify_bundle_proof
@@ -129,6 +130,13 @@ def _server_command(name: str) -> Handler:
         return handler(args)
 
     return run
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    """The dashboard's web stack is imported only when it is run."""
+    serve = importlib.import_module("evalfed.dashboard.serve")
+    code: int = serve.cmd_dashboard(args)
+    return code
 
 
 # -- publishing and reading ------------------------------------------------------------------
@@ -257,12 +265,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     request = QueryRequest(model=args.model or "", task=args.task or "")
     with connect(args) as client:
-        rows = compare_rows(client.query(request), client.membership)
+        table = pivot(compare_rows(client.query(request), client.membership))
     if args.json:
-        for row in rows:
+        for row in table.rows:
             out.print(json.dumps(row.to_json()), markup=False)
     else:
-        render.compare_table(out, rows)
+        render.compare_table(out, table)
     return 0
 
 
@@ -490,14 +498,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_import)
 
-    p = commands.add_parser("compare", help="one model's or task's results, institute by institute")
+    p = commands.add_parser(
+        "compare",
+        help="institutes' results side by side: one row per model, task and metric, one "
+        "column per institute, and whether they agree",
+    )
     node_args(p)
     federation_arg(p)
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--model")
-    which.add_argument("--task")
+    p.add_argument("--model", help="only this model")
+    p.add_argument("--task", help="only this task")
     p.add_argument("--json", action="store_true", help="one JSON object per row per line")
     p.set_defaults(handler=cmd_compare)
+
+    p = commands.add_parser(
+        "dashboard",
+        help="a local web dashboard over a node: comparison matrix, records, members, partners",
+    )
+    node_args(p)
+    federation_arg(p)
+    p.add_argument(
+        "--listen",
+        default="127.0.0.1:8700",
+        help="HOST:PORT to serve on (default 127.0.0.1:8700; port 0: any free port)",
+    )
+    p.add_argument(
+        "--allow-non-loopback",
+        action="store_true",
+        help="serve on a non-loopback --listen address: the dashboard signs with your key, "
+        "so anyone who reaches it reads what your key may see",
+    )
+    p.set_defaults(handler=_dashboard)
 
     p = commands.add_parser("export", help="write records in another schema")
     p.add_argument("--format", required=True, choices=[FORMAT_NAME])

@@ -1,4 +1,4 @@
-"""Side by side: one row per institute and result metric, each record's signature re-checked here.
+"""One row per institute and result metric, each record's signature re-checked here.
 
 The node already checked every record it serves; `compare` checks each one again against the
 federation the client connected to, so a row says whether its numbers are signed by the institute
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
+from evalfed.client.agreement import se_from_interval
 from evalfed.client.export_eee import RecordHeader
 from evalfed.client.render import number
 from evalfed.core.checks import check_envelope
 from evalfed.core.errors import EvalfedError
 from evalfed.core.membership import Membership
-from evalfed.core.records import parse_record, result_of
+from evalfed.core.records import audience_text, parse_record, result_of
 from evalfed.core.timeutil import iso_of_us, timestamp_us
 from evalfed.v1.node_pb2 import StoredRecord
 from evalfed.v1.record_pb2 import EvaluationResult, Metric
@@ -59,6 +59,8 @@ def json_number(value: float | None, text: str = "") -> float | str | None:
 
 @dataclass(frozen=True)
 class Row:
+    """One metric of one result record, as the pivot reads it: its numbers, and its flags."""
+
     id: str
     institute: str
     model: str
@@ -77,6 +79,18 @@ class Row:
     retracted: bool
     corrected_by: str
     void: bool = False
+    seq: int = 0
+    audience: str = "members"
+    embargo_until_us: int = 0
+    estimate: float | None = None
+    se: float | None = None
+    se_from: str = ""
+    """Where `se` comes from: "stderr", "ci" (a confidence interval's width), or "" (none)."""
+
+    @property
+    def restricted(self) -> bool:
+        """Whether only named institutes may see the record (until its embargo ends)."""
+        return self.audience not in ("members", "public")
 
     @property
     def label(self) -> str:
@@ -97,13 +111,6 @@ class Row:
         )
         return " ".join(flag for flag, on in flags if on)
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("value_text")
-        data["signature"] = "ok" if self.signature_ok else "NO"
-        data["marks"] = self.marks
-        return data
-
 
 def value_text(metric: Metric) -> str:
     """value ± stderr as people read it; an absent or non-number value says so."""
@@ -112,6 +119,18 @@ def value_text(metric: Metric) -> str:
         stderr = number(metric.stderr if metric.HasField("stderr") else None, metric.stderr_text)
         return f"{value} ± {stderr}"
     return value
+
+
+def standard_error(metric: Metric) -> tuple[float | None, str]:
+    """The metric's standard error and where it comes from: its stderr, else the width of its
+    confidence interval (taken as symmetric and normal), else none."""
+    if metric.HasField("stderr") and math.isfinite(metric.stderr):
+        return metric.stderr, "stderr"
+    if metric.HasField("ci"):
+        se = se_from_interval(metric.ci.lower, metric.ci.upper, metric.ci.level)
+        if se is not None:
+            return se, "ci"
+    return None, ""
 
 
 def _samples(result: EvaluationResult, metric: Metric) -> int | None:
@@ -131,8 +150,11 @@ def compare_rows(records: Iterable[StoredRecord], membership: Membership) -> lis
             continue
         signature_ok = signature_checks(stored, membership)
         date = iso_of_us(timestamp_us(record.issued_at))
+        audience = audience_text(record.audience)
+        embargo = timestamp_us(record.embargo_until) if record.HasField("embargo_until") else 0
         for score in result.scores:
             for metric in score.metrics:
+                se, se_from = standard_error(metric)
                 rows.append(
                     Row(
                         id=stored.id,
@@ -159,6 +181,12 @@ def compare_rows(records: Iterable[StoredRecord], membership: Membership) -> lis
                         retracted=stored.retracted,
                         corrected_by=stored.corrected_by,
                         void=bool(stored.void_reason),
+                        seq=record.seq,
+                        audience=audience,
+                        embargo_until_us=embargo,
+                        estimate=metric.value if metric.HasField("value") else None,
+                        se=se,
+                        se_from=se_from,
                     )
                 )
     rows.sort(key=lambda r: (r.model, r.task, r.label, r.institute, r.date))

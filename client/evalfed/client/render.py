@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from evalfed.client.agreement import agreement_rule
 from evalfed.core.charter import VerifiedCharter
 from evalfed.core.codec import to_dict
 from evalfed.core.records import audience_text, kind_of, parse_record, result_of
@@ -19,7 +19,7 @@ from evalfed.v1.node_pb2 import GetStatusResponse, ListMembersResponse, OriginHe
 from evalfed.v1.record_pb2 import EvaluationResult, Metric
 
 if TYPE_CHECKING:
-    from evalfed.client.compare import Row
+    from evalfed.client.pivot import Pivot
 
 
 def number(value: float | None, text: str = "") -> str:
@@ -176,29 +176,46 @@ def _missing(head: OriginHead) -> str:
     return f"{head.missing} ({ranges}{more})"
 
 
-def compare_table(console: Console, rows: Sequence[Row]) -> None:
-    """One row per institute and metric: value ± stderr, samples, date, signature, marks."""
+def verdict_text(z: float | None, verdict: str) -> str:
+    return verdict if z is None else f"{verdict} (z={number(z)})"
+
+
+def compare_table(console: Console, pivot: Pivot) -> None:
+    """One row per model, task and metric; per institute value ± stderr and its marks; the
+    difference, z and verdict; then the rule the verdicts follow."""
     table = Table(show_lines=False)
-    for column in ("institute", "model", "task", "metric", "value ± stderr", "samples"):
+    for column in ("model", "task", "metric", *pivot.institutes, "difference", "verdict"):
         table.add_column(column)
-    for column in ("date", "signed", "marks"):
-        table.add_column(column)
-    for row in rows:
+    for row in pivot.rows:
+        cells = []
+        for institute in pivot.institutes:
+            cell = row.cells.get(institute)
+            if cell is None:
+                cells.append(Text("-"))
+                continue
+            text = Text(cell.row.value_text)
+            if cell.marks:
+                text.append(" " + ", ".join(cell.marks), style="bold red")
+            cells.append(text)
+        decisive = row.agreement.decisive
+        difference = "-"
+        if decisive is not None and decisive.difference is not None:
+            difference = f"{number(decisive.difference)} ± {number(decisive.se)}"
+            if len(row.cells) > 2:
+                difference += f" ({decisive.second} - {decisive.first})"
+        verdict = verdict_text(decisive.z if decisive else None, row.agreement.verdict)
+        style = "bold red" if row.agreement.verdict == "differ" else ""
         table.add_row(
-            Text(row.institute),
-            Text(row.model),
-            Text(row.task),
-            Text(row.label),
-            Text(row.value_text),
-            Text(str(row.samples) if row.samples else "-"),
-            Text(row.date),
-            Text("yes") if row.signature_ok else Text("NO", style="bold red"),
-            Text(row.marks, style="bold red"),
-        )
+            Text(row.model), Text(row.task), Text(row.metric), *cells, Text(difference),
+            Text(verdict, style=style),
+        )  # fmt: skip
     console.print(table)
-    records = len({row.id for row in rows})
-    institutes = len({row.institute for row in rows})
-    console.print(f"{len(rows)} row(s) from {records} record(s) of {institutes} institute(s)")
+    records = len({c.row.id for row in pivot.rows for c in row.cells.values()})
+    console.print(
+        f"{len(pivot.rows)} row(s) from {records} record(s) of {len(pivot.institutes)} "
+        "institute(s); signatures checked here"
+    )
+    console.print("verdict: " + agreement_rule(), markup=False)
 
 
 def members(console: Console, response: ListMembersResponse) -> None:

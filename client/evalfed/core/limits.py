@@ -160,3 +160,9 @@ MAX_POLICY_BYTES = 64 * 1024
 
 MAX_POLICY_NAMES = 256
 """Witnesses and groups one witness policy defines."""
+
+# --- dash: the comparison pivot and the web dashboard ---
+
+DASHBOARD_MAX_RECORDS = 20_000
+"""Result and correction records one dashboard page reads and checks (about 1.5 s of signature
+checks on one core); past it the page asks to pick a model or a task."""
