@@ -40,7 +40,7 @@ from evalfed.client.importers.helm import is_run_folder
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publish_files import Tally, in_chunks, publish_chunk, read_ahead
 from evalfed.client.publisher import Outcome
-from evalfed.core.bundles import verify_bundle, verify_bundle_proof
+from evalfed.core.bundles import check_bundle_split_views, verify_bundle, verify_bundle_proof
 from evalfed.core.charter import (
     build_charter,
     charter_envelope,
@@ -339,6 +339,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     bundle = bundle_from_json(text)
     verified = verify_bundle(bundle, charter)
     checkpoint = verify_bundle_proof(bundle, charter, verified)
+    check_bundle_split_views(bundle, charter, verified)
     out.print(
         f"valid: record {verified.id} is {verified.origin}'s seq {verified.seq}, "
         f"signed by its key {verified.record.key_id[:16]}"

@@ -8,18 +8,30 @@ Restricted records whose embargo ends are sent when it ends. Fork evidence (the 
 one seq of one log holding several) is sent whatever the caller's cursor, once: for forks
 with a record stored after the caller's fork cursor (a storage position, handed to the
 caller sealed), which each stream moves on. Void records are sent by no path.
+Checkpoints of the logs the caller may see, with split-view evidence of them, follow the
+backlog and then each change (`Gossip`), in batches of their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from evalfed.core.limits import SYNC_BATCH_BYTES, SYNC_BATCH_RECORDS
+from evalfed.core.limits import (
+    MAX_GOSSIP_CHECKPOINTS,
+    MAX_GOSSIP_SPLIT_VIEWS,
+    SYNC_BATCH_BYTES,
+    SYNC_BATCH_RECORDS,
+)
 from evalfed.core.records import LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
 from evalfed.server.storage.sync_store import Have, SyncStore
+from evalfed.v1.envelope_pb2 import CheckpointNote, SplitViewEvidence
 from evalfed.v1.node_pb2 import SyncBatch
+
+Gossip = Callable[[int], tuple[list[CheckpointNote], list[SplitViewEvidence], int]]
+"""The checkpoints and split-view evidence changed after a version, of logs the caller may
+see, and the version they bring it to."""
 
 FOLLOW_WAKE_S = 0.5
 """How often a following stream checks that its caller is still there."""
@@ -65,6 +77,19 @@ def _fork_evidence(
     yield from _batches(row.envelope for row in rows if row.envelope not in sent)
 
 
+def _gossip_batches(
+    notes: list[CheckpointNote], views: list[SplitViewEvidence]
+) -> Iterator[SyncBatch]:
+    for start in range(0, len(notes), MAX_GOSSIP_CHECKPOINTS):
+        yield SyncBatch(checkpoints=notes[start : start + MAX_GOSSIP_CHECKPOINTS])
+    for start in range(0, len(views), MAX_GOSSIP_SPLIT_VIEWS):
+        yield SyncBatch(split_views=views[start : start + MAX_GOSSIP_SPLIT_VIEWS])
+
+
+def _no_gossip(version: int) -> tuple[list[CheckpointNote], list[SplitViewEvidence], int]:
+    return [], [], version
+
+
 def sync_stream(
     store: SyncStore,
     viewer: Viewer,
@@ -74,6 +99,7 @@ def sync_stream(
     active: Callable[[], bool],
     forks_through_pos: int = 0,
     seal_forks: Callable[[int], bytes] = lambda _: b"",
+    gossip: Gossip = _no_gossip,
 ) -> Iterator[SyncBatch]:
     """Every record `viewer` lacks and may see; with `follow`, then each new one as stored.
 
@@ -100,6 +126,8 @@ def sync_stream(
     for envelopes in _fork_evidence(store, viewer, forks_through_pos, last_pos, set(rivals)):
         yield SyncBatch(envelopes=envelopes)
     forks_through = max(forks_through_pos, last_pos)
+    notes, views, gossiped = gossip(0)
+    yield from _gossip_batches(notes, views)
     yield SyncBatch(
         caught_up=True,
         embargo_through_us=released_through,
@@ -130,6 +158,8 @@ def sync_stream(
             last_pos = rows[-1].pos if full else max(newest, rows[-1].pos if rows else newest)
             for envelopes in _batches(row.envelope for row in rows):
                 yield SyncBatch(envelopes=envelopes)
+        notes, views, gossiped = gossip(gossiped)
+        yield from _gossip_batches(notes, views)
         if next_release is not None and now_us() >= next_release:
             until = now_us()
             rows = store.embargo_released(viewer, released_through, until)
