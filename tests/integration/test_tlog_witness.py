@@ -304,3 +304,35 @@ def _envelopes(node, federation: Federation) -> list[bytes]:
             if batch.envelopes:
                 return list(batch.envelopes)
     return []
+
+
+def test_a_relay_gossips_the_cosigned_checkpoint_and_an_idle_log_is_cosigned_again(
+    make_node, federation: Federation
+) -> None:
+    """US's checkpoints reach CA only through UK, cosigned by UK; CA (no trees of its own)
+    takes a larger one on UK's consistency proof; an idle log's checkpoint is re-signed every
+    checkpoint_refresh_s and cosigned again, so CA sees a newer cosignature time."""
+    uk = make_node("uk-aisi", log_trees=True)
+    us = make_node("us-aisi", peers=(uk.address,), log_trees=True, checkpoint_refresh_s=1.0)
+    with NodeClient(uk.address, federation.keys["uk-aisi"]) as operator:
+        operator.update_peers([us.address], [])
+    ca = make_node("ca-aisi", peers=(uk.address,))
+    key = ("us-aisi", "")
+    book = ca.service.book
+
+    def held_at_ca(size: int):
+        found = [s for s in book.status() if s.key == key and s.size == size]
+        return found[0] if found and "uk-aisi" in found[0].cosigners else None
+
+    _publish(us, federation, 2)
+    assert book.witnesses.wait_until(lambda: held_at_ca(2) is not None, WAIT_S)
+    _publish(us, federation, 1, tag="later")
+    assert book.witnesses.wait_until(lambda: held_at_ca(3) is not None, WAIT_S)
+    first = held_at_ca(3).newest_cosigned_at
+    assert book.witnesses.wait_until(
+        lambda: (now := held_at_ca(3)) is not None and now.newest_cosigned_at > first, WAIT_S
+    )
+    wait_for(ca, lambda: ca.store.count() >= 3)
+    (shown,) = _status(ca, federation).checkpoints
+    assert (shown.size, shown.held, list(shown.cosigners)) == (3, 3, ["uk-aisi"])
+    assert not _status(ca, federation).split_views

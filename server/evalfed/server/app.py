@@ -186,6 +186,7 @@ def build_node(config: NodeConfig) -> Node:
         links.open_stub,
     )
     indexer.signer.on_signed = cosign_requests.signed
+    indexer.signer.resume(held.key for held in witnesses.held_since(0))
     keeper.on_change = links.reconnect_all
     service = NodeService(
         config.institute,

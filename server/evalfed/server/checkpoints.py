@@ -10,7 +10,7 @@ checkpoint's size is the tree's size when it is signed, so a new one always exte
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from evalfed.core import tlog
 from evalfed.core.checkpoints import checkpoint_signer
@@ -52,6 +52,13 @@ class CheckpointSigner:
             return
         last = self._last.get(key)
         self._due[key] = self.clock() if last is None else last + self.interval_s
+
+    def resume(self, keys: Iterable[LogKey]) -> None:
+        """Logs signed before this node started: refreshed refresh_s from now."""
+        now = self.clock()
+        for key in keys:
+            if key[0] == self.institute:
+                self._last.setdefault(key, now)
 
     def wait_s(self, longest: float) -> float:
         """How long until the next checkpoint is due (at most `longest`)."""

@@ -140,7 +140,8 @@ class Witness:
                 note=note, bindings=[*opened.bindings, self.identity.binding]
             )
             self.witnesses.keep_cosigned(key, opened.size, opened.root, cosigned_message)
-        self.book.take(cosigned_message)
+        proved = (known, opened.size, list(request.consistency))
+        self.book.take(cosigned_message, lambda _key, old, new: _given(proved, old, new))
         return CosignResponse(cosignature=signature.line(), witness_binding=self.identity.binding)
 
 
@@ -308,6 +309,11 @@ class CosignRequester:
         ):
             raise SignatureError(f"{institute}'s cosignature does not verify")
         return signature, response.witness_binding
+
+
+def _given(proved: tuple[int, int, list[bytes]], old: int, new: int) -> list[bytes] | None:
+    """The consistency proof the caller gave, when it is the one asked for."""
+    return proved[2] if (old, new) == proved[:2] else None
 
 
 def _witness_size(exc: grpc.RpcError) -> int | None:

@@ -6,8 +6,9 @@ node's own signer. It is checked (the origin's binding and signature, the known
 cosignatures), kept only when this node may see the log (the log's records' audience), and
 compared with the one held: the same checkpoint adds its new cosignatures; a larger one
 replaces it once a consistency proof (from this node's tree, else from the sender) joins
-them; one of the same size with another root, or one that a proof shows inconsistent, is
-split-view evidence, kept with both notes. No gRPC here.
+them, or, when no proof can be had, once a member witness has cosigned it (the witness
+checked consistency with what it cosigned before); one of the same size with another root,
+or one that a proof shows inconsistent, is split-view evidence, kept with both notes. No gRPC here.
 """
 
 from __future__ import annotations
@@ -114,15 +115,21 @@ class CheckpointBook:
         small, large = (mine, opened) if mine.size < opened.size else (opened, mine)
         verdict = self._consistent(small, large, prove)
         if verdict is None:
-            if large is opened:
-                self.unproven += 1
+            if large is not opened:
+                return "older"
+            self.unproven += 1
+            if not opened.cosigners:
                 log.info(
-                    "no consistency proof of %s from %d to %d; the larger checkpoint waits",
+                    "no consistency proof of %s from %d to %d, and no witness cosigned the "
+                    "larger checkpoint: it waits",
                     log_name(key),
                     small.size,
                     large.size,
                 )
-            return "unproven"
+                return "unproven"
+            # A witness checked it against the last one it cosigned: taken without a proof.
+            self.witnesses.hold(key, opened.size, opened.root, opened.message())
+            return "held"
         if verdict:
             return self._split(small, large, verdict)
         if large is opened:
@@ -201,6 +208,8 @@ class CheckpointBook:
     ) -> tuple[list[CheckpointNote], list[SplitViewEvidence], int]:
         """The checkpoints and evidence changed after `after_version` of logs `viewer` may
         see, and the version they bring it to."""
+        if self.witnesses.unchanged_since(after_version):
+            return [], [], after_version
         version = self.witnesses.version()
         notes = [
             held.message

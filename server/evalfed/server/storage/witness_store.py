@@ -63,6 +63,7 @@ class WitnessStore:
         self.store = store
         self.engine = store.engine
         self._changed = threading.Condition()
+        self._known_version = -1
 
     def wait_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
         """Blocks until `done()` holds, checked after each change kept here (or the
@@ -70,8 +71,9 @@ class WitnessStore:
         with self._changed:
             return self._changed.wait_for(done, timeout=timeout_s)
 
-    def _notify(self) -> None:
+    def _notify(self, version: int) -> None:
         with self._changed:
+            self._known_version = max(self._known_version, version)
             self._changed.notify_all()
 
     def _next_version(self, conn: Connection) -> int:
@@ -82,7 +84,16 @@ class WitnessStore:
     def version(self) -> int:
         """The newest change's version (0: none yet)."""
         with self.engine.connect() as conn:
-            return self._next_version(conn) - 1
+            version = self._next_version(conn) - 1
+        with self._changed:
+            self._known_version = max(self._known_version, version)
+        return version
+
+    def unchanged_since(self, version: int) -> bool:
+        """Whether nothing was kept through this store since `version` (read from memory: a
+        following sync stream asks at every wake). Changes kept by another replica on the
+        same database are seen at this replica's next change."""
+        return version > 0 and version == self._known_version
 
     def held(self, key: LogKey) -> HeldCheckpoint | None:
         with self.engine.connect() as conn:
@@ -110,9 +121,9 @@ class WitnessStore:
             "received_at_us": now_us(),
         }
         with self.store.write_lock, self.engine.begin() as conn:
-            values["version"] = self._next_version(conn)
+            values["version"] = version = self._next_version(conn)
             _upsert(conn, witness_checkpoints, key, values)
-        self._notify()
+        self._notify(version)
 
     def cosigned(self, key: LogKey) -> Cosigned | None:
         """The last checkpoint of the log this node cosigned."""
@@ -155,11 +166,11 @@ class WitnessStore:
                     pair=pair,
                     evidence=evidence.SerializeToString(),
                     reason=evidence.reason,
-                    version=self._next_version(conn),
+                    version=(version := self._next_version(conn)),
                     found_at_us=now_us(),
                 )
             )
-        self._notify()
+        self._notify(version)
         return True
 
     def split_views_since(self, version: int) -> list[HeldSplitView]:
