@@ -336,3 +336,39 @@ def test_a_relay_gossips_the_cosigned_checkpoint_and_an_idle_log_is_cosigned_aga
     (shown,) = _status(ca, federation).checkpoints
     assert (shown.size, shown.held, list(shown.cosigners)) == (3, 3, ["uk-aisi"])
     assert not _status(ca, federation).split_views
+
+
+def test_checkpoints_of_two_sizes_that_no_proof_joins_are_evidence_and_unproven_ones_wait(
+    make_node, federation: Federation
+) -> None:
+    """UK holds US's 3 records and their real checkpoint. A checkpoint of size 2 whose root is
+    not the prefix of UK's tree is evidence (UK's own consistency proof fails), whether it
+    comes alone or inside evidence of two sizes; a larger one that nobody can prove and no
+    witness cosigned is not taken."""
+    us = make_node("us-aisi", log_trees=True)
+    uk = make_node("uk-aisi", peers=(us.address,), log_trees=True)
+    key = ("us-aisi", "")
+    _publish(us, federation, 3)
+    book = uk.service.book
+    assert book.witnesses.wait_until(
+        lambda: (held := book.witnesses.held(key)) is not None and held.size == 3, WAIT_S
+    )
+    assert uk.indexer.wait_for_size(key, 3, WAIT_S)
+    real = book.witnesses.held(key).message
+    assert book.take(_forged(us, federation, key, 5, b"\x05" * 32)) == "unproven"
+    assert book.witnesses.held(key).size == 3
+    assert book.take(_forged(us, federation, key, 2, b"\x02" * 32)) == "split view"
+    (found,) = book.witnesses.split_views_of(key)
+    assert "no consistency from size 2 to 3" in found.reason
+
+    other = _forged(us, federation, key, 1, b"\x01" * 32)
+    evidence = pb.SyncBatch().split_views.add()
+    evidence.CopyFrom(found)
+    evidence.first.CopyFrom(other)
+    evidence.second.CopyFrom(real)
+    assert book.take_split_view(evidence)
+    assert len(book.witnesses.split_views_of(key)) == 2
+    consistent = _forged(us, federation, key, 3, book.witnesses.held(key).root)
+    evidence.first.CopyFrom(consistent)
+    with pytest.raises(InvalidInputError, match="one size with different roots"):
+        book.take_split_view(evidence)

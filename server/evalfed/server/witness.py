@@ -169,12 +169,24 @@ class CheckpointBook:
             )
         return "split view"
 
-    def take_split_view(self, evidence: SplitViewEvidence) -> bool:
-        """Checks gossiped evidence (it must prove itself) and keeps it; whether it was new."""
-        first, _ = check_split_view(evidence, self.membership)
+    def take_split_view(self, evidence: SplitViewEvidence, prove: Prover = no_prover) -> bool:
+        """Checks gossiped evidence and keeps it; whether it was new. Evidence of one size
+        with two roots proves itself; of two sizes, it is kept only when a consistency proof
+        (this node's tree, else the sender's) fails here too."""
+        first = open_checkpoint_note(evidence.first, self.membership)
+        second = open_checkpoint_note(evidence.second, self.membership)
+        if first.size == second.size or first.key != second.key:
+            first, _ = check_split_view(evidence, self.membership)
+            reason = evidence.reason
+        else:
+            small, large = sorted((first, second), key=lambda c: c.size)
+            verdict = self._consistent(small, large, prove)
+            if not verdict:
+                return False  # consistent after all, or nothing here can tell
+            reason = verdict
         if not self.may_see(Viewer(self.institute), first.key):
             return False
-        return self.witnesses.add_split_view(evidence)
+        return self.witnesses.add_split_view(split_view(first, second, reason))
 
     def take_gossip(
         self,
@@ -197,7 +209,7 @@ class CheckpointBook:
                 log.warning("refused a checkpoint from %s: %s", sender, exc)
         for view in views:
             try:
-                count("split view" if self.take_split_view(view) else "known")
+                count("split view" if self.take_split_view(view, prove) else "known")
             except EvalfedError as exc:
                 count("refused")
                 log.warning("refused split-view evidence from %s: %s", sender, exc)
