@@ -17,6 +17,7 @@ from evalfed.core import tlog
 from evalfed.core.binding import node_key_of, verify_binding
 from evalfed.core.bundles import SplitViewError, check_bundle_split_views, verify_bundle
 from evalfed.core.checkpoints import checkpoint_signer, log_origin, witness_verifier
+from evalfed.core.codec import to_json
 from evalfed.core.errors import (
     AuthenticationError,
     ConflictError,
@@ -30,7 +31,7 @@ from evalfed.core.witness import open_checkpoint_note
 from evalfed.server.storage.store import Viewer
 from evalfed.v1 import node_pb2 as pb
 from evalfed.v1.envelope_pb2 import CheckpointNote
-from tests.conftest import Federation, wait_for
+from tests.conftest import Federation, run_cli, wait_for
 from tests.partners import CraftedPartner
 from tests.results import result
 
@@ -203,7 +204,7 @@ def test_an_outsider_gets_no_checkpoint_of_a_restricted_lane_and_cannot_ask_to_c
 
 
 def test_an_origin_that_shows_two_histories_is_caught_on_every_honest_node_in_one_round(
-    make_node, federation: Federation
+    make_node, federation: Federation, capsys, tmp_path
 ) -> None:
     """US signs two checkpoints of its members log of one size with different roots and has
     UK cosign one and CA the other. After UK and CA sync with each other once, both show the
@@ -251,6 +252,16 @@ def test_an_origin_that_shows_two_histories_is_caught_on_every_honest_node_in_on
     verified = verify_bundle(bundle, federation.charter)
     with pytest.raises(SplitViewError, match="SPLIT VIEW"):
         check_bundle_split_views(bundle, federation.charter, verified)
+
+    path = tmp_path / "bundle.json"
+    path.write_text(to_json(bundle))
+    code, _, err = run_cli(
+        capsys, "verify", str(path), "--federation", str(federation.charter_path)
+    )
+    assert code == 1 and "SPLIT VIEW: us-aisi signed two checkpoints" in err
+    key_file = str(federation.key_path("ca-aisi"))
+    code, out, _ = run_cli(capsys, "status", "--node", ca.address, "--key", key_file)
+    assert code == 0 and "SPLIT VIEW: us-aisi lane members" in out
 
 
 def _metrics(node) -> str:

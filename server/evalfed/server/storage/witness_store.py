@@ -90,10 +90,10 @@ class WitnessStore:
         return version
 
     def unchanged_since(self, version: int) -> bool:
-        """Whether nothing was kept through this store since `version` (read from memory: a
-        following sync stream asks at every wake). Changes kept by another replica on the
-        same database are seen at this replica's next change."""
-        return version > 0 and version == self._known_version
+        """Whether nothing was kept through this store since `version`, which `version()`
+        returned (read from memory: a following sync stream asks at every wake). Changes
+        kept by another replica on the same database are seen at this replica's next one."""
+        return version == self._known_version
 
     def held(self, key: LogKey) -> HeldCheckpoint | None:
         with self.engine.connect() as conn:
