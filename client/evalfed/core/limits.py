@@ -171,8 +171,9 @@ MAX_SPLIT_VIEWS_PER_LOG = 8
 """Split-view evidence pairs a node keeps of one log: one pair proves the origin
 equivocated; past this, more of them are counted, not kept."""
 
-MAX_CHECKPOINT_BINDINGS = 32
-"""Node bindings travelling with one checkpoint (the origin's and its cosigners')."""
+MAX_CHECKPOINT_BINDINGS = MAX_NOTE_SIGNATURES
+"""Node bindings travelling with one checkpoint: one for each signature a note may hold (the
+origin's and its cosigners')."""
 
 COSIGN_TIMEOUT_S = 10.0
 """How long the origin waits for one partner's cosignature."""

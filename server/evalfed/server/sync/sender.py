@@ -15,6 +15,7 @@ backlog and then each change (`Gossip`), in batches of their own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from evalfed.core.limits import (
     MAX_GOSSIP_CHECKPOINTS,
@@ -29,6 +30,7 @@ from evalfed.server.storage.sync_store import Have, SyncStore
 from evalfed.v1.envelope_pb2 import CheckpointNote, SplitViewEvidence
 from evalfed.v1.node_pb2 import SyncBatch
 
+Gossiped = TypeVar("Gossiped", CheckpointNote, SplitViewEvidence)
 Gossip = Callable[[int], tuple[list[CheckpointNote], list[SplitViewEvidence], int]]
 """The checkpoints and split-view evidence changed after a version, of logs the caller may
 see, and the version they bring it to."""
@@ -80,10 +82,25 @@ def _fork_evidence(
 def _gossip_batches(
     notes: list[CheckpointNote], views: list[SplitViewEvidence]
 ) -> Iterator[SyncBatch]:
-    for start in range(0, len(notes), MAX_GOSSIP_CHECKPOINTS):
-        yield SyncBatch(checkpoints=notes[start : start + MAX_GOSSIP_CHECKPOINTS])
-    for start in range(0, len(views), MAX_GOSSIP_SPLIT_VIEWS):
-        yield SyncBatch(split_views=views[start : start + MAX_GOSSIP_SPLIT_VIEWS])
+    """The checkpoints, then the evidence, in batches of at most MAX_GOSSIP_CHECKPOINTS or
+    MAX_GOSSIP_SPLIT_VIEWS that close, like record batches, past SYNC_BATCH_BYTES."""
+    for chunk in _chunks(notes, MAX_GOSSIP_CHECKPOINTS):
+        yield SyncBatch(checkpoints=chunk)
+    for views_chunk in _chunks(views, MAX_GOSSIP_SPLIT_VIEWS):
+        yield SyncBatch(split_views=views_chunk)
+
+
+def _chunks(items: list[Gossiped], most: int) -> Iterator[list[Gossiped]]:
+    batch: list[Gossiped] = []
+    size = 0
+    for item in items:
+        if batch and (len(batch) >= most or size + item.ByteSize() > SYNC_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += item.ByteSize()
+    if batch:
+        yield batch
 
 
 def _no_gossip(version: int) -> tuple[list[CheckpointNote], list[SplitViewEvidence], int]:
