@@ -43,12 +43,13 @@ from evalfed.core.records import LogKey
 from evalfed.core.witness import SAME_SIZE, checkpoint_key, open_checkpoint_note, split_view
 from evalfed.server.identity import NodeIdentity
 from evalfed.server.storage.store import Viewer, log_name
-from evalfed.server.storage.tlog_store import TlogStore
+from evalfed.server.storage.tlog_store import StoredCheckpoint, TlogStore
 from evalfed.server.storage.witness_store import WitnessStore
 from evalfed.server.sync.puller import OpenPartner
 from evalfed.server.witness import CheckpointBook, require_visible, with_binding
 from evalfed.v1.envelope_pb2 import CheckpointNote, Envelope
 from evalfed.v1.node_pb2 import CosignRequest, CosignResponse
+from evalfed.v1.node_pb2_grpc import NodeStub
 
 log = logging.getLogger("evalfed.witness")
 
@@ -208,13 +209,13 @@ class CosignRequester:
                 due, self._due = self._due, set()
             now = time.monotonic()
             due |= {key for key, (at, _) in self._retry.items() if at <= now}
-            for key in sorted(due):
-                try:
-                    missed = self.ask_all(key)[1]
-                except Exception:
-                    log.exception("asking for cosignatures of %s failed", log_name(key))
-                    missed = 1
-                self._reschedule(key, missed)
+            try:
+                missed = self.ask_round(sorted(due))
+            except Exception:
+                log.exception("asking for cosignatures failed")
+                missed = dict.fromkeys(due, 1)
+            for key in due:
+                self._reschedule(key, missed.get(key, 0))
             with self._wake:
                 self.rounds += 1
                 self._wake.notify_all()
@@ -226,70 +227,79 @@ class CosignRequester:
         _, wait_s = self._retry.get(key, (0.0, COSIGN_RETRY_FIRST_S))
         self._retry[key] = (time.monotonic() + wait_s, min(2 * wait_s, CHECKPOINT_REFRESH_S))
 
-    def ask_all(self, key: LogKey) -> tuple[int, int]:
-        """Asks every partner in the log's audience for a cosignature of its stored
-        checkpoint; how many cosigned, and how many did not."""
-        stored = self.trees.checkpoint(key)
-        if stored is None:
-            return 0, 0
-        note = parse_note(stored.note)
-        bindings = [self.identity.binding]
-        got = missed = 0
+    def ask_round(self, keys: list[LogKey]) -> dict[LogKey, int]:
+        """Asks every partner in each log's audience, over one connection per partner, for a
+        cosignature of the log's stored checkpoint; per log, how many did not cosign."""
+        stored = {key: c for key in keys if (c := self.trees.checkpoint(key)) is not None}
+        notes = {key: parse_note(c.note) for key, c in stored.items()}
+        bindings = {key: [self.identity.binding] for key in stored}
+        missed = dict.fromkeys(stored, 0)
         for address in self.partners():
             if self._stop.is_set():
                 break
             try:
-                answer = self._ask(address, key, stored.size, stored.note)
+                channel, stub, institute = self.open_stub(address)
             except (grpc.RpcError, EvalfedError) as exc:
-                log.info("%s did not cosign %s: %s", address, log_name(key), _reason(exc))
-                missed += 1
+                log.info("cannot ask %s for cosignatures: %s", address, _reason(exc))
+                missed = {key: count + 1 for key, count in missed.items()}
                 continue
-            if answer is None:
-                continue
-            signature, binding = answer
-            note = note.with_signature(signature)
-            bindings.append(binding)
-            got += 1
-        if got:
-            cosigned = note.to_bytes()
-            latest = self.trees.checkpoint(key)
-            if latest is not None and latest.size == stored.size:
-                self.trees.keep_checkpoint(key, stored.size, cosigned)
-            self.book.take(CheckpointNote(note=cosigned, bindings=bindings))
-        return got, missed
+            try:
+                for key, checkpoint in stored.items():
+                    try:
+                        answer = self._ask(stub, address, institute, key, checkpoint)
+                    except (grpc.RpcError, EvalfedError) as exc:
+                        log.info("%s did not cosign %s: %s", address, log_name(key), _reason(exc))
+                        missed[key] += 1
+                        continue
+                    if answer is not None:
+                        notes[key] = notes[key].with_signature(answer[0])
+                        bindings[key].append(answer[1])
+            finally:
+                channel.close()
+        for key, checkpoint in stored.items():
+            if len(bindings[key]) > 1:
+                cosigned = notes[key].to_bytes()
+                latest = self.trees.checkpoint(key)
+                if latest is not None and latest.size == checkpoint.size:
+                    self.trees.keep_checkpoint(key, checkpoint.size, cosigned)
+                self.book.take(CheckpointNote(note=cosigned, bindings=bindings[key]))
+        return missed
 
     def _ask(
-        self, address: str, key: LogKey, size: int, note: bytes
+        self,
+        stub: NodeStub,
+        address: str,
+        institute: str | None,
+        key: LogKey,
+        checkpoint: StoredCheckpoint,
     ) -> tuple[NoteSignature, Envelope] | None:
-        channel, stub, institute = self.open_stub(address)
-        try:
-            if institute is None or institute == self.identity.institute:
-                return None
-            if not self.book.may_see(Viewer(institute), key):
-                return None  # only the log's audience witnesses it
-            message = with_binding(note, self.identity.binding)
-            for _ in range(2):
-                old = self.believed.get((address, key), 0)
-                proof: list[bytes] = []
-                if 0 < old < size:
-                    _, reader = self.trees.reader(key)
-                    proof = tlog.consistency_proof(old, size, reader)
-                try:
-                    response = stub.Cosign(
-                        CosignRequest(checkpoint=message, old_size=old, consistency=proof),
-                        timeout=COSIGN_TIMEOUT_S,
-                    )
-                except grpc.RpcError as exc:
-                    known = _witness_size(exc)
-                    if known is None or known == old or known > size:
-                        raise
-                    self.believed[(address, key)] = known
-                    continue
-                self.believed[(address, key)] = size
-                return self._checked(response, institute, note)
+        """One partner's cosignature of one checkpoint; None when it is no witness of it."""
+        if institute is None or institute == self.identity.institute:
             return None
-        finally:
-            channel.close()
+        if not self.book.may_see(Viewer(institute), key):
+            return None  # only the log's audience witnesses it
+        size = checkpoint.size
+        message = with_binding(checkpoint.note, self.identity.binding)
+        for _ in range(2):
+            old = self.believed.get((address, key), 0)
+            proof: list[bytes] = []
+            if 0 < old < size:
+                _, reader = self.trees.reader(key)
+                proof = tlog.consistency_proof(old, size, reader)
+            try:
+                response = stub.Cosign(
+                    CosignRequest(checkpoint=message, old_size=old, consistency=proof),
+                    timeout=COSIGN_TIMEOUT_S,
+                )
+            except grpc.RpcError as exc:
+                known = _witness_size(exc)
+                if known is None or known == old or known > size:
+                    raise
+                self.believed[(address, key)] = known
+                continue
+            self.believed[(address, key)] = size
+            return self._checked(response, institute, checkpoint.note)
+        return None
 
     def _checked(
         self, response: CosignResponse, institute: str, note: bytes

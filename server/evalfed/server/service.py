@@ -125,7 +125,7 @@ class NodeService:
             active,
             forks_through,
             lambda pos: self.sealer.seal(pos, forks_for),
-            *([] if self.book is None else [_gossip_for(self.book, viewer)]),
+            None if self.book is None else _gossip_for(self.book, viewer),
         )
         return self.streams.held(institute, stream)
 

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import grpc
 
 from evalfed.core.checks import VerifiedRecord
+from evalfed.core.errors import LimitError
 from evalfed.core.limits import (
     MAX_GOSSIP_CHECKPOINTS,
     MAX_GOSSIP_SPLIT_VIEWS,
@@ -254,7 +255,7 @@ class PeerLink:
                 forks = batch.forks_cursor
                 notes, views = list(batch.checkpoints), list(batch.split_views)
                 if len(notes) > MAX_GOSSIP_CHECKPOINTS or len(views) > MAX_GOSSIP_SPLIT_VIEWS:
-                    raise ValueError(
+                    raise LimitError(
                         f"{self.address} sent {len(notes)} checkpoints and {len(views)} split "
                         f"views in one batch, over MAX_GOSSIP_CHECKPOINTS="
                         f"{MAX_GOSSIP_CHECKPOINTS} or MAX_GOSSIP_SPLIT_VIEWS="

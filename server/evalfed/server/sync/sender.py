@@ -116,14 +116,16 @@ def sync_stream(
     active: Callable[[], bool],
     forks_through_pos: int = 0,
     seal_forks: Callable[[int], bytes] = lambda _: b"",
-    gossip: Gossip = _no_gossip,
+    gossip: Gossip | None = None,
 ) -> Iterator[SyncBatch]:
     """Every record `viewer` lacks and may see; with `follow`, then each new one as stored.
 
     `cursors` says, per log, what the caller holds: its gap-free seq and the id it holds
     there (a partner holding another record at that seq sends it: fork evidence), and the
     runs it holds past a gap. `forks_through_pos` is where its fork cursor (opened) stands;
-    `seal_forks` seals a new one for it."""
+    `seal_forks` seals a new one for it. `gossip` gives the checkpoints and evidence to send
+    (none without it)."""
+    gossip = gossip or _no_gossip
     last_pos = store.store.max_pos()
     released_through = now_us()
     for envelopes in _batches(
