@@ -22,8 +22,10 @@ from evalfed.core.errors import (
     AuthenticationError,
     ConflictError,
     InvalidInputError,
+    LimitError,
     NotFoundError,
 )
+from evalfed.core.limits import MAX_PROOF_HASHES
 from evalfed.core.membership import Membership
 from evalfed.core.note import Checkpoint, parse_note, sign_checkpoint
 from evalfed.core.records import LogKey, audience_from_text, record_lane
@@ -383,3 +385,15 @@ def test_checkpoints_of_two_sizes_that_no_proof_joins_are_evidence_and_unproven_
     evidence.first.CopyFrom(consistent)
     with pytest.raises(InvalidInputError, match="one size with different roots"):
         book.take_split_view(evidence)
+    # As a witness, UK refuses a checkpoint its own tree contradicts, and an oversized proof.
+    with NodeClient(uk.address, federation.keys["us-aisi"]) as client:
+        wrong = _forged(us, federation, key, 3, b"\x03" * 32)
+        with pytest.raises(ConflictError, match="does not match the records"):
+            client.cosign(pb.CosignRequest(checkpoint=wrong))
+        with pytest.raises(LimitError, match="MAX_PROOF_HASHES"):
+            client.cosign(
+                pb.CosignRequest(
+                    checkpoint=wrong, consistency=[b"\x00" * 32] * (MAX_PROOF_HASHES + 1)
+                )
+            )
+    assert uk.service.book.witnesses.cosigned(key) is None
