@@ -15,7 +15,9 @@ from evalfed.client.channel import CallSigner
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import new_result_record, publish_records
 from evalfed.client.transport import connect_node
+from evalfed.core.checkpoints import checkpoint_signer
 from evalfed.core.checks import decode_envelope
+from evalfed.core.note import Checkpoint, sign_checkpoint
 from evalfed.core.records import (
     audience_from_text,
     body_digest,
@@ -25,6 +27,7 @@ from evalfed.core.records import (
 )
 from evalfed.server.storage.store import Viewer
 from evalfed.v1 import node_pb2 as pb
+from evalfed.v1.envelope_pb2 import CheckpointNote
 from evalfed.v1.node_pb2_grpc import NodeStub
 from tests.conftest import Federation, wait_for
 from tests.partners import CraftedPartner
@@ -33,8 +36,11 @@ from tests.results import result
 SERVICE = pb.DESCRIPTOR.services_by_name["Node"]
 
 
-def requests_for(secret_id: str, secret_digest: str, secret_lane: str) -> dict[str, object]:
-    """One probing request per RPC; a new RPC without an entry here fails the test."""
+def requests_for(
+    secret_id: str, secret_digest: str, secret_lane: str, checkpoint: bytes = b""
+) -> dict[str, object]:
+    """One probing request per RPC; a new RPC without an entry here fails the test.
+    `checkpoint` is a signed checkpoint of the lane, for Cosign."""
     held = pb.Cursor(origin="us-aisi", lane=secret_lane, seq=1, id=secret_id)
     return {
         "Publish": pb.PublishRequest(),
@@ -51,6 +57,7 @@ def requests_for(secret_id: str, secret_digest: str, secret_lane: str) -> dict[s
         "UpdateBinding": pb.UpdateBindingRequest(),
         "GetCheckpoint": pb.GetCheckpointRequest(origin="us-aisi", lane=secret_lane),
         "GetProof": pb.GetProofRequest(record_id=secret_id),
+        "Cosign": pb.CosignRequest(checkpoint=CheckpointNote(note=checkpoint), old_size=1),
     }
 
 
@@ -60,8 +67,11 @@ def call(channel: grpc.Channel, method: str, request: object) -> bytes:
     try:
         if SERVICE.methods_by_name[method].server_streaming:
             # The records sent (a batch's embargo timestamp changes from call to call).
-            batches = getattr(stub, method)(request, timeout=10)
-            return b"".join(e for batch in batches for e in batch.envelopes)
+            # With the origin lines of the checkpoints sent, sorted (their cosignatures, and so
+            # their order, change with time).
+            batches = list(getattr(stub, method)(request, timeout=10))
+            origins = sorted(c.note.split(b"\n", 1)[0] for b in batches for c in b.checkpoints)
+            return b"".join(e for batch in batches for e in batch.envelopes) + b"".join(origins)
         return getattr(stub, method)(request, timeout=10).SerializeToString()
     except grpc.RpcError as exc:
         return f"{exc.code().name}: {exc.details()}".encode()
@@ -99,12 +109,15 @@ def test_no_rpc_reveals_a_record_outside_the_audience(secret_world, federation: 
     us, ids, secret_digest = secret_world
     secret_id = ids[2]
     secret = us.store.get(secret_id, Viewer("us-aisi"))
-    requests = requests_for(secret_id, secret_digest, secret.lane)
-    decoys = requests_for(DECOY_ID, DECOY_ID, DECOY_LANE)
     secret_log = ("us-aisi", secret.lane)  # its checkpoint exists, and must not show
     assert us.indexer.wait_until(lambda: us.indexer.trees.checkpoint(secret_log) is not None, 30)
-    assert set(requests) == {m.name for m in SERVICE.methods}, "a new RPC needs a probe here"
     fed_id = federation.charter.federation_id
+    decoy_log = checkpoint_signer(fed_id, ("us-aisi", DECOY_LANE), us.service.identity.key)
+    decoy_checkpoint = sign_checkpoint(Checkpoint(decoy_log.name, 1, b"\x01" * 32), decoy_log)
+    secret_checkpoint = us.indexer.trees.checkpoint(secret_log).note
+    requests = requests_for(secret_id, secret_digest, secret.lane, secret_checkpoint)
+    decoys = requests_for(DECOY_ID, DECOY_ID, DECOY_LANE, decoy_checkpoint)
+    assert set(requests) == {m.name for m in SERVICE.methods}, "a new RPC needs a probe here"
     connection = connect_node(us.address)
     callers = {
         "member outside the audience": CallSigner(federation.keys["uk-aisi"], "uk-aisi", fed_id),

@@ -126,3 +126,54 @@ def test_a_policy_of_none_needs_no_cosignature_and_a_bad_policy_is_named(
     assert code == 0 and "witnessed" in out, err
     code, _, err = verify(capsys, tmp_path, cli_env, bundle, "group g 2 a b\nquorum g\n")
     assert code == 1 and "witness policy line 1: group members not defined above: a, b" in err
+
+
+def test_partners_nodes_cosign_and_their_witness_keys_make_the_policy(
+    make_node, federation: Federation, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Real witnessing end to end: UK's and CA's nodes cosign US's checkpoint; `evalfed
+    witness-key` gives their policy lines; the bundle from US meets "all of UK and CA", and
+    not a policy that also asks for a witness who never saw the log."""
+    uk = make_node("uk-aisi", log_trees=True)
+    ca = make_node("ca-aisi", log_trees=True)
+    us = make_node("us-aisi", peers=(uk.address, ca.address), log_trees=True)
+    monkeypatch.setenv("EVALFED_KEY", str(federation.key_path("us-aisi")))
+    with NodeClient(us.address, federation.keys["us-aisi"]) as client:
+        (published,) = publish_records(
+            client, [new_result_record(result(), audience_from_text(""))]
+        )
+    key = ("us-aisi", "")
+
+    def cosigned_by_both() -> bool:
+        stored = us.indexer.trees.checkpoint(key)
+        if stored is None:
+            return False
+        names = {line.split(" ")[1] for line in stored.note.decode().split("\n") if line[:1] == "—"}
+        fed = federation.charter.federation_id
+        return {f"evalfed.v1/{fed}/uk-aisi/witness", f"evalfed.v1/{fed}/ca-aisi/witness"} <= names
+
+    assert us.cosign_requests.wait_until(cosigned_by_both, WAIT_S)
+    lines = []
+    for partner in (uk, ca):
+        code, out, err = run(capsys, "witness-key", "--node", partner.address)
+        assert code == 0, err
+        lines.append(out.strip())
+    assert [line.split(" ")[:2] for line in lines] == [
+        ["witness", "uk-aisi"],
+        ["witness", "ca-aisi"],
+    ]
+    bundle = tmp_path / "bundle.json"
+    assert run(capsys, "get", published.id, "--bundle", str(bundle), "--node", us.address)[0] == 0
+    data = json.loads(bundle.read_text())
+
+    both = "\n".join([*lines, "group partners all uk-aisi ca-aisi", "quorum partners", ""])
+    code, out, err = verify(capsys, tmp_path, federation, data, both)
+    assert code == 0, err
+    assert "witnessed: the cosignatures meet the policy's 2 of (uk-aisi, ca-aisi)" in out
+
+    absent = Cosigner("fr-inesia/witness", PrivateKey.generate()).verifier.vkey()
+    three = "\n".join(
+        [*lines, f"witness fr {absent}", "group g all uk-aisi ca-aisi fr", "quorum g"]
+    )
+    code, _, err = verify(capsys, tmp_path, federation, data, three)
+    assert code == 1 and "cosigned by ca-aisi, uk-aisi, and the policy asks for 3 of" in err

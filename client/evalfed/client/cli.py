@@ -41,7 +41,8 @@ from evalfed.client.node_client import NodeClient
 from evalfed.client.pivot import pivot
 from evalfed.client.publish_files import Tally, in_chunks, publish_chunk, read_ahead
 from evalfed.client.publisher import Outcome
-from evalfed.core.bundles import verify_bundle, verify_bundle_proof
+from evalfed.core.binding import node_key_of, verify_binding
+from evalfed.core.bundles import check_bundle_split_views, verify_bundle, verify_bundle_proof
 from evalfed.core.charter import (
     build_charter,
     charter_envelope,
@@ -49,6 +50,7 @@ from evalfed.core.charter import (
     unsigned_founders,
     verify_charter,
 )
+from evalfed.core.checkpoints import witness_verifier
 from evalfed.core.codec import bundle_from_json, envelope_from_json, to_dict, to_json
 from evalfed.core.errors import EvalfedError, InvalidInputError
 from evalfed.core.names import is_hex64
@@ -343,13 +345,12 @@ def cmd_get(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     charter = verify_charter(envelope_from_json(read_charter(args.federation), "the charter"))
     bundle = bundle_from_json(_read_text(args.bundle, "the bundle"))
-    policy = (
-        parse_policy(_read_text(args.witness_policy, "the witness policy"))
-        if (args.witness_policy)
-        else None
-    )
+    policy = None
+    if args.witness_policy:
+        policy = parse_policy(_read_text(args.witness_policy, "the witness policy"))
     verified = verify_bundle(bundle, charter)
     signed = verify_bundle_proof(bundle, charter, verified, policy.verifiers() if policy else ())
+    check_bundle_split_views(bundle, charter, verified)
     out.print(
         f"valid: record {verified.id} is {verified.origin}'s seq {verified.seq}, "
         f"signed by its key {verified.record.key_id[:16]}"
@@ -367,6 +368,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
         markup=False,
     )
     return 0 if policy is None else _witnessed(policy, signed)
+
+
+def cmd_witness_key(args: argparse.Namespace) -> int:
+    """The node's witness key as a policy line, from its binding, checked against the
+    federation (the pinned one, or the node's own on trust)."""
+    with connect(args, need_key=False) as client:
+        binding = verify_binding(client.info.node_binding, client.membership)
+        verifier = witness_verifier(client.federation_id, binding.institute, node_key_of(binding))
+    print(f"witness {binding.institute} {verifier.vkey()}")
+    return 0
 
 
 def _witnessed(policy: WitnessPolicy, signed: SignedCheckpoint) -> int:
@@ -586,6 +597,13 @@ def build_parser() -> argparse.ArgumentParser:
         "'group NAME K|all|any MEMBER...', 'quorum NAME|none' lines (docs/transparency.md)",
     )
     p.set_defaults(handler=cmd_verify)
+
+    p = commands.add_parser(
+        "witness-key", help="print a node's witness key as a witness policy line"
+    )
+    node_args(p, key_required=False)
+    federation_arg(p)
+    p.set_defaults(handler=cmd_witness_key)
     return parser
 
 

@@ -122,6 +122,10 @@ class NodeClient:
         """An inclusion proof of a record, or a consistency proof between two tree sizes."""
         return self._call(self.stub.GetProof, request)
 
+    def cosign(self, request: pb.CosignRequest) -> pb.CosignResponse:
+        """Asks the node, as a witness, to cosign a checkpoint (see PROTOCOL.md)."""
+        return self._call(self.stub.Cosign, request)
+
     def publish_async(self, envelopes: list[Envelope]) -> PublishCall:
         """Sends a publish without waiting; `.result()` gives its outcome or raises."""
         request = pb.PublishRequest(envelopes=envelopes)

@@ -65,6 +65,7 @@ def record_json(stored: StoredRecord) -> dict[str, Any]:
         "key_id": record.key_id,
         "audience": audience_text(record.audience),
         "origin_forked": stored.origin_forked,
+        "log_split_view": stored.log_split_view,
         "retracted": stored.retracted,
         "corrected_by": stored.corrected_by,
         "void_reason": stored.void_reason,
@@ -86,6 +87,7 @@ def records_table(console: Console, records: list[StoredRecord]) -> None:
             flag
             for flag, on in (
                 ("FORKED", stored.origin_forked),
+                ("SPLIT-VIEW", stored.log_split_view),
                 ("retracted", stored.retracted),
                 ("VOID", bool(stored.void_reason)),
                 ("corrected", bool(stored.corrected_by)),
@@ -128,7 +130,31 @@ def status(console: Console, status: GetStatusResponse) -> None:
             f"[bold yellow]GAPS: {missing} record(s) missing in {len(gapped)} log(s); "
             "partners that hold them fill them[/]"
         )
+    for view in status.split_views:
+        console.print(
+            f"[bold red]SPLIT VIEW: {view.origin} lane {view.lane or 'members'} signed two "
+            f"checkpoints that cannot both hold (sizes {view.first_size} and "
+            f"{view.second_size}: {view.reason}); both are kept as evidence[/]"
+        )
+    for checkpoint in status.checkpoints:
+        if checkpoint.size > checkpoint.held:
+            console.print(
+                f"[bold yellow]CHECKPOINT LAG: {checkpoint.origin} lane "
+                f"{checkpoint.lane or 'members'}: checkpoint says {checkpoint.size}, held "
+                f"{checkpoint.held}; records exist that no partner has handed this node[/]"
+            )
     ours = {(h.origin, h.lane): h.seq for h in status.heads}
+    if status.checkpoints:
+        checkpoints = Table(title="checkpoints")
+        for column in ("origin", "lane", "size", "held", "cosigned by", "newest cosignature"):
+            checkpoints.add_column(column)
+        for c in status.checkpoints:
+            newest = iso_of_us(c.newest_cosigned_at * 1_000_000) if c.newest_cosigned_at else ""
+            checkpoints.add_row(
+                c.origin, c.lane or "members", str(c.size), str(c.held), ", ".join(c.cosigners),
+                newest,
+            )  # fmt: skip
+        console.print(checkpoints)
     partners = Table(title="partners")
     for column in ("partner", "institute", "state", "last contact", "received", "rejected", "lag"):
         partners.add_column(column)

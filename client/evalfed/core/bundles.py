@@ -1,5 +1,6 @@
-"""Offline checking of a record bundle against a federation charter: the record, and the
-proof that it is in its origin's log when the bundle carries one."""
+"""Offline checking of a record bundle against a federation charter: the record, the proof
+that it is in its origin's log when the bundle carries one, and any split-view evidence of
+that log (which fails the check: the origin showed two histories)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from evalfed.core.binding import node_key_of, verify_binding
 from evalfed.core.charter import VerifiedCharter
 from evalfed.core.checkpoints import checkpoint_verifier, log_origin
 from evalfed.core.checks import VerifiedRecord, check_envelope
-from evalfed.core.errors import AuthenticationError, InvalidInputError, ProofError, SignatureError
+from evalfed.core.errors import (
+    AuthenticationError,
+    EvalfedError,
+    InvalidInputError,
+    ProofError,
+    SignatureError,
+)
 from evalfed.core.membership import Membership
 from evalfed.core.note import (
     NoteVerifier,
@@ -19,7 +26,13 @@ from evalfed.core.note import (
 )
 from evalfed.core.records import record_id
 from evalfed.core.tlog import record_leaf_hash
+from evalfed.core.witness import check_split_view
 from evalfed.v1.envelope_pb2 import Bundle
+
+
+class SplitViewError(SignatureError):
+    """The bundle carries proof that the record's origin signed two inconsistent checkpoints
+    of the record's log."""
 
 
 def verify_bundle(bundle: Bundle, charter: VerifiedCharter) -> VerifiedRecord:
@@ -86,3 +99,25 @@ def verify_bundle_proof(
             f"the tlog proof's checkpoint is not signed by {verified.origin}'s node key: {exc}"
         ) from None
     return signed
+
+
+def check_bundle_split_views(
+    bundle: Bundle, charter: VerifiedCharter, verified: VerifiedRecord
+) -> None:
+    """Raises SplitViewError when the bundle carries split-view evidence of the record's log
+    that proves itself (two checkpoints of one size with different roots, both signed by the
+    origin's node key that a binding checked against the charter and the bundled membership
+    names); evidence that proves nothing is ignored, as it cannot speak against the origin."""
+    membership = Membership(charter, bundle.membership)
+    for evidence in bundle.split_views:
+        if (evidence.origin, evidence.lane) != verified.log:
+            continue
+        try:
+            first, _ = check_split_view(evidence, membership)
+        except EvalfedError:
+            continue
+        raise SplitViewError(
+            f"SPLIT VIEW: {verified.origin} signed two checkpoints of this record's log of "
+            f"size {first.size} with different roots (the bundle carries both): it showed "
+            "different histories to different members, so no checkpoint of it can be trusted"
+        )

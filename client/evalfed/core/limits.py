@@ -166,3 +166,33 @@ MAX_POLICY_NAMES = 256
 DASHBOARD_MAX_RECORDS = 20_000
 """Result and correction records one dashboard page reads and checks (about 1.5 s of signature
 checks on one core); past it the page asks to pick a model or a task."""
+
+# --- witness: checkpoint gossip, cosigning, split-view and lag evidence ---
+
+CHECKPOINT_REFRESH_S = 300.0
+"""How often the origin re-signs the checkpoint of a log that has not grown and asks its
+witnesses to cosign it again: the cosignatures' times then show the checkpoint is fresh (a
+checkpoint's text holds no time, so a re-signed idle checkpoint is the same note)."""
+
+MAX_GOSSIP_CHECKPOINTS = 200
+"""Checkpoints one SyncBatch carries (one per log the caller may see; more go in further
+batches); a batch with more is refused."""
+
+MAX_GOSSIP_SPLIT_VIEWS = 100
+"""Split-view evidence pairs one SyncBatch carries; a batch with more is refused."""
+
+MAX_SPLIT_VIEWS_PER_LOG = 8
+"""Split-view evidence pairs a node keeps of one log: one pair proves the origin
+equivocated; past this, more of them are counted, not kept."""
+
+MAX_CHECKPOINT_BINDINGS = MAX_NOTE_SIGNATURES
+"""Node bindings travelling with one checkpoint: one for each signature a note may hold (the
+origin's and its cosigners')."""
+
+COSIGN_TIMEOUT_S = 10.0
+"""How long the origin waits for one partner's cosignature."""
+
+COSIGN_RETRY_FIRST_S = 1.0
+"""After a partner in a log's audience did not cosign (down, or it does not hold the log's
+records yet, so cannot tell it is in the audience), the origin asks again after this long,
+doubling up to CHECKPOINT_REFRESH_S."""

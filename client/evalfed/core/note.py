@@ -127,6 +127,16 @@ def parse_note(data: bytes) -> Note:
     return Note(text, tuple(_parse_signature_line(row) for row in rows))
 
 
+def parse_signature_line(line: str) -> NoteSignature:
+    """One signature line ("— NAME BASE64", with or without its newline), unchecked."""
+    if len(line) > MAX_NOTE_BYTES:
+        raise LimitError(f"a signature line has at most {MAX_NOTE_BYTES} bytes (MAX_NOTE_BYTES)")
+    row = line.removesuffix("\n")
+    if "\n" in row:
+        raise InvalidInputError("a signature line is one line")
+    return _parse_signature_line(row)
+
+
 def _parse_signature_line(row: str) -> NoteSignature:
     if not row.startswith(SIGNATURE_PREFIX):
         raise InvalidInputError(

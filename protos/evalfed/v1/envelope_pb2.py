@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65valfed/v1/envelope.proto\x12\nevalfed.v1\"\\\n\x08\x45nvelope\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x14\n\x0cpayload_type\x18\x02 \x01(\t\x12)\n\nsignatures\x18\x03 \x03(\x0b\x32\x15.evalfed.v1.Signature\"\'\n\tSignature\x12\r\n\x05keyid\x18\x01 \x01(\t\x12\x0b\n\x03sig\x18\x02 \x01(\x0c\"\xd4\x01\n\x06\x42undle\x12\x0e\n\x06\x66ormat\x18\x01 \x01(\t\x12\x15\n\rfederation_id\x18\x02 \x01(\t\x12\x11\n\trecord_id\x18\x03 \x01(\t\x12$\n\x06record\x18\x04 \x01(\x0b\x32\x14.evalfed.v1.Envelope\x12(\n\nmembership\x18\x05 \x03(\x0b\x32\x14.evalfed.v1.Envelope\x12\x12\n\ntlog_proof\x18P \x01(\t\x12,\n\x0eorigin_binding\x18Q \x01(\x0b\x32\x14.evalfed.v1.Envelopeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65valfed/v1/envelope.proto\x12\nevalfed.v1\"\\\n\x08\x45nvelope\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x14\n\x0cpayload_type\x18\x02 \x01(\t\x12)\n\nsignatures\x18\x03 \x03(\x0b\x32\x15.evalfed.v1.Signature\"\'\n\tSignature\x12\r\n\x05keyid\x18\x01 \x01(\t\x12\x0b\n\x03sig\x18\x02 \x01(\x0c\"\x88\x02\n\x06\x42undle\x12\x0e\n\x06\x66ormat\x18\x01 \x01(\t\x12\x15\n\rfederation_id\x18\x02 \x01(\t\x12\x11\n\trecord_id\x18\x03 \x01(\t\x12$\n\x06record\x18\x04 \x01(\x0b\x32\x14.evalfed.v1.Envelope\x12(\n\nmembership\x18\x05 \x03(\x0b\x32\x14.evalfed.v1.Envelope\x12\x12\n\ntlog_proof\x18P \x01(\t\x12,\n\x0eorigin_binding\x18Q \x01(\x0b\x32\x14.evalfed.v1.Envelope\x12\x32\n\x0bsplit_views\x18R \x03(\x0b\x32\x1d.evalfed.v1.SplitViewEvidence\"F\n\x0e\x43heckpointNote\x12\x0c\n\x04note\x18\x01 \x01(\x0c\x12&\n\x08\x62indings\x18\x02 \x03(\x0b\x32\x14.evalfed.v1.Envelope\"\x98\x01\n\x11SplitViewEvidence\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0c\n\x04lane\x18\x02 \x01(\t\x12)\n\x05\x66irst\x18\x03 \x01(\x0b\x32\x1a.evalfed.v1.CheckpointNote\x12*\n\x06second\x18\x04 \x01(\x0b\x32\x1a.evalfed.v1.CheckpointNote\x12\x0e\n\x06reason\x18\x05 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,5 +36,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNATURE']._serialized_start=135
   _globals['_SIGNATURE']._serialized_end=174
   _globals['_BUNDLE']._serialized_start=177
-  _globals['_BUNDLE']._serialized_end=389
+  _globals['_BUNDLE']._serialized_end=441
+  _globals['_CHECKPOINTNOTE']._serialized_start=443
+  _globals['_CHECKPOINTNOTE']._serialized_end=513
+  _globals['_SPLITVIEWEVIDENCE']._serialized_start=516
+  _globals['_SPLITVIEWEVIDENCE']._serialized_end=668
 # @@protoc_insertion_point(module_scope)

@@ -10,6 +10,54 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class CosignRequest(_message.Message):
+    __slots__ = ("checkpoint", "old_size", "consistency")
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    OLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CONSISTENCY_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: _envelope_pb2.CheckpointNote
+    old_size: int
+    consistency: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, checkpoint: _Optional[_Union[_envelope_pb2.CheckpointNote, _Mapping]] = ..., old_size: _Optional[int] = ..., consistency: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class CosignResponse(_message.Message):
+    __slots__ = ("cosignature", "witness_binding")
+    COSIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    WITNESS_BINDING_FIELD_NUMBER: _ClassVar[int]
+    cosignature: str
+    witness_binding: _envelope_pb2.Envelope
+    def __init__(self, cosignature: _Optional[str] = ..., witness_binding: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ...) -> None: ...
+
+class LogCheckpoint(_message.Message):
+    __slots__ = ("origin", "lane", "size", "held", "cosigners", "newest_cosigned_at")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    COSIGNERS_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_COSIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    lane: str
+    size: int
+    held: int
+    cosigners: _containers.RepeatedScalarFieldContainer[str]
+    newest_cosigned_at: int
+    def __init__(self, origin: _Optional[str] = ..., lane: _Optional[str] = ..., size: _Optional[int] = ..., held: _Optional[int] = ..., cosigners: _Optional[_Iterable[str]] = ..., newest_cosigned_at: _Optional[int] = ...) -> None: ...
+
+class SplitView(_message.Message):
+    __slots__ = ("origin", "lane", "first_size", "second_size", "reason")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SECOND_SIZE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    lane: str
+    first_size: int
+    second_size: int
+    reason: str
+    def __init__(self, origin: _Optional[str] = ..., lane: _Optional[str] = ..., first_size: _Optional[int] = ..., second_size: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class GetCheckpointRequest(_message.Message):
     __slots__ = ("origin", "lane")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
@@ -199,7 +247,7 @@ class GetRecordResponse(_message.Message):
     def __init__(self, record: _Optional[_Union[StoredRecord, _Mapping]] = ..., bundle: _Optional[_Union[_envelope_pb2.Bundle, _Mapping]] = ...) -> None: ...
 
 class StoredRecord(_message.Message):
-    __slots__ = ("id", "envelope", "received_at", "origin_forked", "retracted", "corrected_by", "void_reason")
+    __slots__ = ("id", "envelope", "received_at", "origin_forked", "retracted", "corrected_by", "void_reason", "log_split_view")
     ID_FIELD_NUMBER: _ClassVar[int]
     ENVELOPE_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -207,6 +255,7 @@ class StoredRecord(_message.Message):
     RETRACTED_FIELD_NUMBER: _ClassVar[int]
     CORRECTED_BY_FIELD_NUMBER: _ClassVar[int]
     VOID_REASON_FIELD_NUMBER: _ClassVar[int]
+    LOG_SPLIT_VIEW_FIELD_NUMBER: _ClassVar[int]
     id: str
     envelope: _envelope_pb2.Envelope
     received_at: _timestamp_pb2.Timestamp
@@ -214,7 +263,8 @@ class StoredRecord(_message.Message):
     retracted: bool
     corrected_by: str
     void_reason: str
-    def __init__(self, id: _Optional[str] = ..., envelope: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin_forked: _Optional[bool] = ..., retracted: _Optional[bool] = ..., corrected_by: _Optional[str] = ..., void_reason: _Optional[str] = ...) -> None: ...
+    log_split_view: bool
+    def __init__(self, id: _Optional[str] = ..., envelope: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin_forked: _Optional[bool] = ..., retracted: _Optional[bool] = ..., corrected_by: _Optional[str] = ..., void_reason: _Optional[str] = ..., log_split_view: _Optional[bool] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
     __slots__ = ("model", "task", "origin", "kind", "page_size", "page_token")
@@ -336,16 +386,20 @@ class SyncRequest(_message.Message):
     def __init__(self, have: _Optional[_Iterable[_Union[Cursor, _Mapping]]] = ..., follow: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ..., forks_cursor: _Optional[bytes] = ...) -> None: ...
 
 class SyncBatch(_message.Message):
-    __slots__ = ("envelopes", "caught_up", "embargo_through_us", "forks_cursor")
+    __slots__ = ("envelopes", "caught_up", "embargo_through_us", "forks_cursor", "checkpoints", "split_views")
     ENVELOPES_FIELD_NUMBER: _ClassVar[int]
     CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
     EMBARGO_THROUGH_US_FIELD_NUMBER: _ClassVar[int]
     FORKS_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_VIEWS_FIELD_NUMBER: _ClassVar[int]
     envelopes: _containers.RepeatedScalarFieldContainer[bytes]
     caught_up: bool
     embargo_through_us: int
     forks_cursor: bytes
-    def __init__(self, envelopes: _Optional[_Iterable[bytes]] = ..., caught_up: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ..., forks_cursor: _Optional[bytes] = ...) -> None: ...
+    checkpoints: _containers.RepeatedCompositeFieldContainer[_envelope_pb2.CheckpointNote]
+    split_views: _containers.RepeatedCompositeFieldContainer[_envelope_pb2.SplitViewEvidence]
+    def __init__(self, envelopes: _Optional[_Iterable[bytes]] = ..., caught_up: _Optional[bool] = ..., embargo_through_us: _Optional[int] = ..., forks_cursor: _Optional[bytes] = ..., checkpoints: _Optional[_Iterable[_Union[_envelope_pb2.CheckpointNote, _Mapping]]] = ..., split_views: _Optional[_Iterable[_Union[_envelope_pb2.SplitViewEvidence, _Mapping]]] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ("page_size", "page_token")
@@ -356,7 +410,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("institute", "federation_id", "heads", "peers", "forked_origins", "records", "next_page_token")
+    __slots__ = ("institute", "federation_id", "heads", "peers", "forked_origins", "records", "next_page_token", "checkpoints", "split_views")
     INSTITUTE_FIELD_NUMBER: _ClassVar[int]
     FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
     HEADS_FIELD_NUMBER: _ClassVar[int]
@@ -364,6 +418,8 @@ class GetStatusResponse(_message.Message):
     FORKED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_VIEWS_FIELD_NUMBER: _ClassVar[int]
     institute: str
     federation_id: str
     heads: _containers.RepeatedCompositeFieldContainer[OriginHead]
@@ -371,7 +427,9 @@ class GetStatusResponse(_message.Message):
     forked_origins: _containers.RepeatedScalarFieldContainer[str]
     records: int
     next_page_token: str
-    def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., heads: _Optional[_Iterable[_Union[OriginHead, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., forked_origins: _Optional[_Iterable[str]] = ..., records: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    checkpoints: _containers.RepeatedCompositeFieldContainer[LogCheckpoint]
+    split_views: _containers.RepeatedCompositeFieldContainer[SplitView]
+    def __init__(self, institute: _Optional[str] = ..., federation_id: _Optional[str] = ..., heads: _Optional[_Iterable[_Union[OriginHead, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., forked_origins: _Optional[_Iterable[str]] = ..., records: _Optional[int] = ..., next_page_token: _Optional[str] = ..., checkpoints: _Optional[_Iterable[_Union[LogCheckpoint, _Mapping]]] = ..., split_views: _Optional[_Iterable[_Union[SplitView, _Mapping]]] = ...) -> None: ...
 
 class OriginHead(_message.Message):
     __slots__ = ("origin", "seq", "id", "forked", "lane", "complete_seq", "missing", "missing_ranges")

@@ -104,6 +104,11 @@ class NodeStub:
                 request_serializer=evalfed_dot_v1_dot_node__pb2.GetProofRequest.SerializeToString,
                 response_deserializer=evalfed_dot_v1_dot_node__pb2.GetProofResponse.FromString,
                 _registered_method=True)
+        self.Cosign = channel.unary_unary(
+                '/evalfed.v1.Node/Cosign',
+                request_serializer=evalfed_dot_v1_dot_node__pb2.CosignRequest.SerializeToString,
+                response_deserializer=evalfed_dot_v1_dot_node__pb2.CosignResponse.FromString,
+                _registered_method=True)
 
 
 class NodeServicer:
@@ -207,6 +212,16 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Cosign(self, request, context):
+        """Witnessing (C2SP tlog-witness add-checkpoint): cosign a checkpoint of a log that both the
+        caller and this node may see, if it is consistent with the last one this node cosigned
+        of that log. FAILED_PRECONDITION (with the witness's size in the trailer
+        evalfed-head-seq) when `old_size` is not the size this node last cosigned.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -279,6 +294,11 @@ def add_NodeServicer_to_server(servicer, server):
                     servicer.GetProof,
                     request_deserializer=evalfed_dot_v1_dot_node__pb2.GetProofRequest.FromString,
                     response_serializer=evalfed_dot_v1_dot_node__pb2.GetProofResponse.SerializeToString,
+            ),
+            'Cosign': grpc.unary_unary_rpc_method_handler(
+                    servicer.Cosign,
+                    request_deserializer=evalfed_dot_v1_dot_node__pb2.CosignRequest.FromString,
+                    response_serializer=evalfed_dot_v1_dot_node__pb2.CosignResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -659,6 +679,33 @@ class Node:
             '/evalfed.v1.Node/GetProof',
             evalfed_dot_v1_dot_node__pb2.GetProofRequest.SerializeToString,
             evalfed_dot_v1_dot_node__pb2.GetProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Cosign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/evalfed.v1.Node/Cosign',
+            evalfed_dot_v1_dot_node__pb2.CosignRequest.SerializeToString,
+            evalfed_dot_v1_dot_node__pb2.CosignResponse.FromString,
             options,
             channel_credentials,
             insecure,

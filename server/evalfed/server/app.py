@@ -24,6 +24,7 @@ from evalfed.core.errors import InvalidInputError
 from evalfed.core.membership import Membership
 from evalfed.server.checkpoints import CheckpointSigner
 from evalfed.server.config import NodeConfig
+from evalfed.server.cosigning import CosignRequester, Witness
 from evalfed.server.datadir import tighten_at_start
 from evalfed.server.gcpolicy import settle_gc
 from evalfed.server.guard import Guard
@@ -39,12 +40,14 @@ from evalfed.server.storage.engine import make_engine, migrate
 from evalfed.server.storage.member_store import MemberStore
 from evalfed.server.storage.store import RecordStore
 from evalfed.server.storage.sync_store import SyncStore
+from evalfed.server.storage.witness_store import WitnessStore
 from evalfed.server.streams import StreamSlots
 from evalfed.server.sync.manager import SyncManager
 from evalfed.server.sync.puller import OpenPartner
 from evalfed.server.tlog_indexer import TlogIndexer
 from evalfed.server.transparency import TransparencyService
 from evalfed.server.verifier import Verifier
+from evalfed.server.witness import CheckpointBook
 from evalfed.v1 import node_pb2
 from evalfed.v1.node_pb2_grpc import NodeStub, add_NodeServicer_to_server
 
@@ -67,6 +70,7 @@ class Node:
     health: health.HealthServicer
     links: SyncManager
     indexer: TlogIndexer
+    cosign_requests: CosignRequester
     metrics: MetricsServer | None = None
 
     @property
@@ -80,6 +84,7 @@ class Node:
         self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         self.links.start()
         if self.config.log_trees:
+            self.cosign_requests.start()
             self.indexer.start()
         if self.metrics is not None and self.config.metrics_listen:
             self.metrics.start(self.config.metrics_listen)
@@ -99,6 +104,7 @@ class Node:
         if self.metrics is not None:
             self.metrics.stop()
         self.indexer.stop()
+        self.cosign_requests.stop()
         self.service.verifier.close()
         self.engine.dispose()
 
@@ -152,7 +158,11 @@ def build_node(config: NodeConfig) -> Node:
     identity = load_identity(config.data_dir, config.institute)
     indexer = TlogIndexer(store)
     indexer.signer = CheckpointSigner(
-        indexer.trees, config.institute, membership.federation_id, identity.key
+        indexer.trees,
+        config.institute,
+        membership.federation_id,
+        identity.key,
+        refresh_s=config.checkpoint_refresh_s,
     )
     keeper = MembershipKeeper(membership, MemberStore(store), config.institute)
     keeper.refresh()
@@ -162,12 +172,21 @@ def build_node(config: NodeConfig) -> Node:
             membership.not_member_reason(config.institute),
         )
     verifier = Verifier(membership, config.institute)
-    links = SyncManager(
-        SyncStore(store, config.institute),
-        peer_opener(identity, membership),
-        verifier,
-        keeper.saw,
+    sync_store = SyncStore(store, config.institute)
+    links = SyncManager(sync_store, peer_opener(identity, membership), verifier, keeper.saw)
+    witnesses = WitnessStore(store)
+    book = CheckpointBook(config.institute, membership, store, indexer.trees, witnesses)
+    links.on_gossip = book.take_gossip
+    cosign_requests = CosignRequester(
+        identity,
+        membership,
+        book,
+        indexer.trees,
+        lambda: [address for address, _ in sync_store.peer_list()],
+        links.open_stub,
     )
+    indexer.signer.on_signed = cosign_requests.signed
+    indexer.signer.resume(held.key for held in witnesses.held_since(0))
     keeper.on_change = links.reconnect_all
     service = NodeService(
         config.institute,
@@ -179,7 +198,8 @@ def build_node(config: NodeConfig) -> Node:
         StreamSlots(config.max_streams),
         JoinRequestLimits(keeper, config.join_requests_per_hour, config.join_request_burst),
     )
-    metrics = MetricsServer.build(store, links)
+    service.book = book
+    metrics = MetricsServer.build(store, links, book)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="rpc"),
         interceptors=[
@@ -205,6 +225,7 @@ def build_node(config: NodeConfig) -> Node:
         membership.charter.envelope,
         config.insecure,
         TransparencyService(config.institute, store, indexer.trees),
+        Witness(identity, membership, book, indexer.trees, witnesses),
     )
     add_NodeServicer_to_server(api, server)
     health_servicer = health.HealthServicer()
@@ -225,7 +246,17 @@ def build_node(config: NodeConfig) -> Node:
             f"cannot listen on {config.listen}: the address is in use or invalid"
         )
     return Node(
-        config, server, port, engine, store, service, health_servicer, links, indexer, metrics
+        config,
+        server,
+        port,
+        engine,
+        store,
+        service,
+        health_servicer,
+        links,
+        indexer,
+        cosign_requests,
+        metrics,
     )
 
 

@@ -12,6 +12,7 @@ import tomli_w
 
 from evalfed.core.errors import InvalidInputError
 from evalfed.core.limits import (
+    CHECKPOINT_REFRESH_S,
     JOIN_REQUEST_BURST,
     JOIN_REQUESTS_PER_HOUR,
     MAX_CONCURRENT_RPCS,
@@ -54,6 +55,9 @@ class NodeConfig:
     GetProof, tlog-proofs in bundles). Off by default for now: with it on, `make bench` kept
     catchup_ratio and publish_ratio (the indexer grows the trees after a burst), but
     relay_catchup_rate fell about 20% and propagation p50 rose from about 4 to 8-12 ms."""
+    checkpoint_refresh_s: float = CHECKPOINT_REFRESH_S
+    """How often an idle log's checkpoint is signed again and its witnesses asked to cosign it
+    again (their cosignature times show it is fresh)."""
     metrics_listen: str = ""
     """HOST:PORT to serve Prometheus metrics on (http://HOST:PORT/metrics); empty: none.
     Off by default: the endpoint has no authentication and names partners and institutes,

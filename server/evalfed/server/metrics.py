@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from evalfed.core.errors import InvalidInputError
 from evalfed.server.storage.store import RecordStore
 from evalfed.server.sync.manager import SyncManager
+from evalfed.server.witness import CheckpointBook
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +129,12 @@ class CallMetrics(grpc.ServerInterceptor):
 class NodeCollector(Collector):
     """Sync, fork and storage figures, read from the links and the store at each scrape."""
 
-    def __init__(self, store: RecordStore, links: SyncManager) -> None:
+    def __init__(
+        self, store: RecordStore, links: SyncManager, book: CheckpointBook | None = None
+    ) -> None:
         self.store = store
         self.links = links
+        self.book = book
 
     def collect(self) -> Iterable[Metric]:
         labels = ["partner", "institute"]
@@ -194,6 +198,39 @@ class NodeCollector(Collector):
         )
         missing.add_metric([], self.store.missing_records())
         yield from (lag, received, rejected, contact, state, forked, records, logs, missing)
+        if self.book is not None:
+            yield from self._witness_metrics(self.book)
+
+    def _witness_metrics(self, book: CheckpointBook) -> Iterable[Metric]:
+        split = GaugeMetricFamily(
+            f"{NAMESPACE}_split_views",
+            "Split-view evidence held: pairs of checkpoints of one log, both signed by its "
+            "origin, that cannot both hold, by origin institute.",
+            labels=["institute"],
+        )
+        _per_institute(split, [(held.key[0], 1) for held in book.witnesses.split_views_since(0)])
+        lag = GaugeMetricFamily(
+            f"{NAMESPACE}_checkpoint_lag_records",
+            "Records an origin's signed checkpoint covers that this node lacks (summed over "
+            "the origin's logs): what a withholding relay cannot hide.",
+            labels=["institute"],
+        )
+        _per_institute(lag, [(status.key[0], status.lag) for status in book.status()])
+        unproven = CounterMetricFamily(
+            f"{NAMESPACE}_checkpoints_unproven",
+            "Larger checkpoints left aside because no consistency proof could be had.",
+        )
+        unproven.add_metric([], book.unproven)
+        yield from (split, lag, unproven)
+
+
+def _per_institute(family: GaugeMetricFamily, counts: Iterable[tuple[str, int]]) -> None:
+    """Adds to `family` the sum of the counts of each institute."""
+    sums: dict[str, int] = {}
+    for institute, count in counts:
+        sums[institute] = sums.get(institute, 0) + count
+    for institute, total in sorted(sums.items()):
+        family.add_metric([institute], total)
 
 
 @dataclass
@@ -206,10 +243,12 @@ class MetricsServer:
     http: WSGIServer | None = None
 
     @classmethod
-    def build(cls, store: RecordStore, links: SyncManager) -> MetricsServer:
+    def build(
+        cls, store: RecordStore, links: SyncManager, book: CheckpointBook | None = None
+    ) -> MetricsServer:
         registry = CollectorRegistry()
         ProcessCollector(registry=registry)
-        registry.register(NodeCollector(store, links))
+        registry.register(NodeCollector(store, links, book))
         return cls(registry, CallMetrics(registry))
 
     @property

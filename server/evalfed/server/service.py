@@ -31,7 +31,7 @@ from evalfed.core.limits import (
 )
 from evalfed.core.membership import MEMBERSHIP_KINDS, Membership, MembershipState
 from evalfed.core.names import check_digest, check_institute_id, check_record_id
-from evalfed.core.records import LogKey, check_lane
+from evalfed.core.records import LogKey, check_lane, record_lane
 from evalfed.core.timeutil import timestamp_of_us
 from evalfed.server.identity import NodeIdentity
 from evalfed.server.join_limits import JoinRequestLimits
@@ -50,9 +50,11 @@ from evalfed.server.storage.sync_store import Have
 from evalfed.server.streams import StreamSlots
 from evalfed.server.sync.manager import SyncManager
 from evalfed.server.sync.puller import LinkStats
-from evalfed.server.sync.sender import sync_stream
-from evalfed.v1.envelope_pb2 import Bundle, Envelope
+from evalfed.server.sync.sender import Gossip, sync_stream
+from evalfed.server.witness import CheckpointBook, LogCheckpointStatus
+from evalfed.v1.envelope_pb2 import Bundle, Envelope, SplitViewEvidence
 from evalfed.v1.node_pb2 import Cursor, StoredRecord, SyncBatch, SyncRequest
+from evalfed.v1.record_pb2 import Record
 
 QUERY_KINDS = ("", "result", "correction", "retraction", *MEMBERSHIP_KINDS)
 
@@ -94,6 +96,8 @@ class NodeService:
         self.join_requests = join_requests or JoinRequestLimits(keeper)
         self.sealer = PositionSealer(identity.key)
         self.page_tokens = PageTokens(self.sealer)
+        self.book: CheckpointBook | None = None
+        """The checkpoints held and gossiped, and split-view evidence (set by the node)."""
 
     def sync(
         self, request: SyncRequest, viewer: Viewer, active: Callable[[], bool]
@@ -121,6 +125,7 @@ class NodeService:
             active,
             forks_through,
             lambda pos: self.sealer.seal(pos, forks_for),
+            None if self.book is None else _gossip_for(self.book, viewer),
         )
         return self.streams.held(institute, stream)
 
@@ -235,6 +240,19 @@ class NodeService:
             next_page_token=token,
         )
 
+    def checkpoints(self, viewer: Viewer) -> list[LogCheckpointStatus]:
+        """Per log, the largest checkpoint held and the records held (lag), for this node's
+        institute only."""
+        if self.book is None or not self._is_operator(viewer):
+            return []
+        return self.book.status()
+
+    def split_views(self, viewer: Viewer) -> list[SplitViewEvidence]:
+        """Split-view evidence held, for this node's institute only."""
+        if self.book is None or not self._is_operator(viewer):
+            return []
+        return [held.evidence for held in self.book.witnesses.split_views_since(0)]
+
     def gaps(self, viewer: Viewer) -> list[LogGap]:
         """Logs missing seqs below their heads, for this node's institute only."""
         return self.store.gaps() if self._is_operator(viewer) else []
@@ -263,13 +281,21 @@ class NodeService:
         return self._stored([row], viewer)[0]
 
     def bundle(self, stored: StoredRecord) -> Bundle:
-        return Bundle(
+        """The record with what checks it offline, and the split-view evidence held of its
+        log (the caller, who may see the record, may see its log)."""
+        bundle = Bundle(
             format=BUNDLE_FORMAT,
             federation_id=self.membership.federation_id,
             record_id=stored.id,
             record=stored.envelope,
             membership=self.membership.state.records,
         )
+        if self.book is not None and stored.log_split_view:
+            record = Record()
+            record.ParseFromString(stored.envelope.payload)
+            key = (record.origin, record_lane(record))
+            bundle.split_views.extend(self.book.witnesses.split_views_of(key))
+        return bundle
 
     def query(
         self, where: QueryFilter, viewer: Viewer, page_size: int, page_token: str
@@ -289,10 +315,14 @@ class NodeService:
     def _stored(self, rows: list[Row], viewer: Viewer) -> list[StoredRecord]:
         superseded = self.store.superseded(r.id for r in rows)
         forked = self.store.forked_origins_seen_by(viewer) if rows else set()
+        split = self.book.split_logs() if self.book is not None and rows else set()
         out = []
         for row in rows:
             stored = StoredRecord(
-                id=row.id, origin_forked=row.origin in forked, void_reason=row.void_reason
+                id=row.id,
+                origin_forked=row.origin in forked,
+                void_reason=row.void_reason,
+                log_split_view=(row.origin, row.lane) in split,
             )
             stored.envelope.ParseFromString(row.envelope)
             stored.received_at.CopyFrom(timestamp_of_us(row.received_at_us))
@@ -301,6 +331,10 @@ class NodeService:
             stored.corrected_by = by if kind == "correction" else ""
             out.append(stored)
         return out
+
+
+def _gossip_for(book: CheckpointBook, viewer: Viewer) -> Gossip:
+    return lambda version: book.gossip(viewer, version)
 
 
 def operator_only(institute: str | None, operator: str) -> None:

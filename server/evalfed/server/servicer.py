@@ -6,14 +6,18 @@ from collections.abc import Iterator
 
 import grpc
 
+from evalfed.core.errors import NotFoundError
+from evalfed.core.note import parse_checkpoint, parse_note
 from evalfed.core.timeutil import timestamp_of_us
+from evalfed.server.cosigning import Witness
 from evalfed.server.guard import current_viewer
 from evalfed.server.member_view import members_response
 from evalfed.server.service import NodeService
 from evalfed.server.storage.store import QueryFilter
 from evalfed.server.transparency import TransparencyService
+from evalfed.server.witness import LogCheckpointStatus
 from evalfed.v1 import node_pb2 as pb
-from evalfed.v1.envelope_pb2 import Envelope
+from evalfed.v1.envelope_pb2 import Envelope, SplitViewEvidence
 from evalfed.v1.node_pb2_grpc import NodeServicer
 
 VERSION = "0.1.0"
@@ -28,9 +32,11 @@ class NodeApi(NodeServicer):
         charter: Envelope,
         insecure: bool,
         transparency: TransparencyService,
+        witness: Witness | None = None,
     ) -> None:
         self.service = service
         self.transparency = transparency
+        self.witness = witness
         self.charter = charter
         self.insecure = insecure
 
@@ -89,6 +95,11 @@ class NodeApi(NodeServicer):
         return pb.GetProofResponse(
             index=proof.index, size=proof.size, hashes=proof.hashes, checkpoint=proof.checkpoint
         )
+
+    def Cosign(self, request: pb.CosignRequest, context: grpc.ServicerContext) -> pb.CosignResponse:
+        if self.witness is None:
+            raise NotFoundError("this node witnesses no logs")
+        return self.witness.cosign(request, current_viewer())
 
     def FindExisting(
         self, request: pb.FindExistingRequest, context: grpc.ServicerContext
@@ -184,4 +195,32 @@ class NodeApi(NodeServicer):
             forked_origins=page.forked_origins,
             records=self.service.record_count(viewer),
             next_page_token=page.next_page_token,
+            checkpoints=[_checkpoint_status(c) for c in self.service.checkpoints(viewer)],
+            split_views=[_split_view_status(e) for e in self.service.split_views(viewer)],
         )
+
+
+def _checkpoint_status(c: LogCheckpointStatus) -> pb.LogCheckpoint:
+    return pb.LogCheckpoint(
+        origin=c.key[0],
+        lane=c.key[1],
+        size=c.size,
+        held=c.held,
+        cosigners=c.cosigners,
+        newest_cosigned_at=c.newest_cosigned_at,
+    )
+
+
+def _split_view_status(evidence: SplitViewEvidence) -> pb.SplitView:
+    sizes = [_size_of(evidence.first.note), _size_of(evidence.second.note)]
+    return pb.SplitView(
+        origin=evidence.origin,
+        lane=evidence.lane,
+        first_size=sizes[0],
+        second_size=sizes[1],
+        reason=evidence.reason,
+    )
+
+
+def _size_of(note: bytes) -> int:
+    return parse_checkpoint(parse_note(note).text).size

@@ -53,13 +53,15 @@ def test_a_single_witness_or_none_can_be_the_quorum() -> None:
         ("group g 0 us uk", "not '0'"),
         ("group g 1 us us", "each member once"),
         ("group us any uk", "the name 'us' is taken"),
-        ("witness log " + NoteSigner("log", PrivateKey.generate()).verifier.vkey(), "type 0x04"),
+        ("witness log LOG-KEY", "type 0x04"),
         ("witness w not-a-vkey", "NAME+KEYHASH+KEY"),
         ("log abc", "expected 'witness NAME VKEY'"),
         ("quorum nobody", "'nobody' is not defined"),
     ],
 )
 def test_a_wrong_line_is_named_with_its_number(line: str, says: str) -> None:
+    log_key = NoteSigner("log", PrivateKey.generate()).verifier.vkey()  # type 0x01
+    line = line.replace("LOG-KEY", log_key)
     text = f"witness us {vkey('us')}\nwitness uk {vkey('uk')}\n{line}\nquorum us\n"
     with pytest.raises(InvalidInputError, match="line 3") as raised:
         parse_policy(text)

@@ -139,3 +139,51 @@ tlog_checkpoints = Table(
     Column("note", LargeBinary, nullable=False),
     Column("signed_at_us", BigInteger, nullable=False),
 )
+
+# --- witness (evalfed.server.storage.witness_store) ---
+
+# Per log, the largest checked checkpoint this node holds, its own or gossiped (a serialized
+# CheckpointNote: the signed note and the bindings of its signers). `version` orders changes
+# for gossip (with witness_split_views', one sequence).
+witness_checkpoints = Table(
+    "witness_checkpoints",
+    metadata,
+    Column("origin", String(64), primary_key=True),
+    Column("lane", Text, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("message", LargeBinary, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("received_at_us", BigInteger, nullable=False),
+    Index("ix_witness_checkpoints_version", "version"),
+)
+
+# Per log, the last checkpoint this node cosigned as a witness (C2SP witness state).
+witness_cosigned = Table(
+    "witness_cosigned",
+    metadata,
+    Column("origin", String(64), primary_key=True),
+    Column("lane", Text, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("message", LargeBinary, nullable=False),
+    Column("cosigned_at_us", BigInteger, nullable=False),
+)
+
+# Split-view evidence: two checkpoints of one log signed by its origin that cannot both hold
+# (a serialized SplitViewEvidence); `pair` is the SHA-256 of the two notes, in order.
+witness_split_views = Table(
+    "witness_split_views",
+    metadata,
+    Column("id", Pos, primary_key=True, autoincrement=True),
+    Column("origin", String(64), nullable=False),
+    Column("lane", Text, nullable=False),
+    Column("pair", ID, nullable=False),
+    Column("evidence", LargeBinary, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("found_at_us", BigInteger, nullable=False),
+    Index("ux_witness_split_views_pair", "pair", unique=True),
+    Index("ix_witness_split_views_log", "origin", "lane"),
+    Index("ix_witness_split_views_version", "version"),
+)

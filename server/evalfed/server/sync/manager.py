@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from evalfed.core.checks import VerifiedRecord
 from evalfed.server.storage.sync_store import SyncStore
-from evalfed.server.sync.puller import LinkStats, OpenPartner, PeerLink
+from evalfed.server.sync.puller import LinkStats, OnGossip, OpenPartner, PeerLink, no_gossip
 from evalfed.server.verifier import Verifier
 
 
@@ -22,6 +22,8 @@ class SyncManager:
         on_stored: Callable[[list[VerifiedRecord]], None] = lambda _: None,
     ) -> None:
         self.on_stored = on_stored
+        self.on_gossip: OnGossip = no_gossip
+        """Takes the checkpoints and evidence partners send (set before start())."""
         self.store = store
         self.open_stub = open_stub
         self.verifier = verifier
@@ -48,6 +50,7 @@ class SyncManager:
                         self.verifier,
                         self.open_stub,
                         self.on_stored,
+                        self.on_gossip,
                     )
                     self._links[address] = link
                     link.start()

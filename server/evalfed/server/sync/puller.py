@@ -3,7 +3,9 @@
 A link asks the partner for what this node lacks, checks every record (signatures in a thread
 pool: Ed25519 checks release the GIL), stores each batch in one transaction together with its
 progress, and follows the partner's live stream. On any failure it reconnects with exponential
-backoff and jitter; one partner's trouble never holds up another's link.
+backoff and jitter; one partner's trouble never holds up another's link. Checkpoints and
+split-view evidence in a batch go to `on_gossip` after the batch's records are stored, with a
+prover that asks the partner for consistency proofs.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from queue import Queue
@@ -21,13 +23,27 @@ from typing import NamedTuple
 import grpc
 
 from evalfed.core.checks import VerifiedRecord
-from evalfed.core.limits import MAX_STATUS_PAGES_READ, SYNC_BATCH_RECORDS
+from evalfed.core.errors import LimitError
+from evalfed.core.limits import (
+    MAX_GOSSIP_CHECKPOINTS,
+    MAX_GOSSIP_SPLIT_VIEWS,
+    MAX_STATUS_PAGES_READ,
+    SYNC_BATCH_RECORDS,
+)
 from evalfed.core.records import LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
 from evalfed.server.storage.sync_store import SyncStore
 from evalfed.server.verifier import Checked, Verifier
-from evalfed.v1.node_pb2 import Cursor, GetStatusRequest, SeqRange, SyncBatch, SyncRequest
+from evalfed.v1.envelope_pb2 import CheckpointNote, SplitViewEvidence
+from evalfed.v1.node_pb2 import (
+    Cursor,
+    GetProofRequest,
+    GetStatusRequest,
+    SeqRange,
+    SyncBatch,
+    SyncRequest,
+)
 from evalfed.v1.node_pb2_grpc import NodeStub
 
 log = logging.getLogger(__name__)
@@ -51,6 +67,18 @@ BACKOFF_MAX_S = 30.0
 REFUSED_RETRY_MAX_S = 5.0
 """A partner that refused us (e.g. while our admission is pending) is asked again this often."""
 STATUS_TIMEOUT_S = 10.0
+PROOF_TIMEOUT_S = 10.0
+
+Prover = Callable[[LogKey, int, int], Sequence[bytes] | None]
+OnGossip = Callable[[Sequence[CheckpointNote], Sequence[SplitViewEvidence], Prover, str], object]
+"""Takes a partner's checkpoints and evidence: with a prover asking that partner, and its
+address."""
+
+
+def no_gossip(
+    _notes: Sequence[CheckpointNote], _views: Sequence[SplitViewEvidence], _prove: Prover, _at: str
+) -> None:
+    return None
 
 
 @dataclass
@@ -77,6 +105,8 @@ class _Waiting(NamedTuple):
     embargo_through_us: int
     forks_cursor: bytes
     checks: list[Future[list[Checked]]]
+    notes: list[CheckpointNote]
+    views: list[SplitViewEvidence]
 
 
 class PeerLink:
@@ -89,9 +119,12 @@ class PeerLink:
         verifier: Verifier,
         open_stub: OpenPartner,
         on_stored: Callable[[list[VerifiedRecord]], None] = lambda _: None,
+        on_gossip: OnGossip = no_gossip,
     ) -> None:
         self.address = address
         self.on_stored = on_stored
+        self.on_gossip = on_gossip
+        self._stub: NodeStub | None = None
         self._reconnect = threading.Event()
         self.store = store
         self.verifier = verifier
@@ -187,10 +220,12 @@ class PeerLink:
             )
             call = stub.Sync(request)
             self._call = call
+            self._stub = stub
             self.stats.state = "streaming"
             self._pipeline(call)
         finally:
             self._call = None
+            self._stub = None
             channel.close()
 
     def _pipeline(self, call: Iterator[SyncBatch]) -> None:
@@ -218,9 +253,17 @@ class PeerLink:
                     break
                 records, embargo = len(batch.envelopes), batch.embargo_through_us
                 forks = batch.forks_cursor
+                notes, views = list(batch.checkpoints), list(batch.split_views)
+                if len(notes) > MAX_GOSSIP_CHECKPOINTS or len(views) > MAX_GOSSIP_SPLIT_VIEWS:
+                    raise LimitError(
+                        f"{self.address} sent {len(notes)} checkpoints and {len(views)} split "
+                        f"views in one batch, over MAX_GOSSIP_CHECKPOINTS="
+                        f"{MAX_GOSSIP_CHECKPOINTS} or MAX_GOSSIP_SPLIT_VIEWS="
+                        f"{MAX_GOSSIP_SPLIT_VIEWS}"
+                    )
                 checks = self.verifier.submit(list(batch.envelopes))
                 del batch  # the message is not held while the queue is full
-                queue.put(_Waiting(records, embargo, forks, checks))
+                queue.put(_Waiting(records, embargo, forks, checks, notes, views))
         except grpc.RpcError:
             if not failure:
                 raise  # otherwise the stream was cancelled because storing failed
@@ -239,6 +282,7 @@ class PeerLink:
         else ran)."""
         checked = Verifier.results(first.checks)
         records, embargo, forks = first.records, first.embargo_through_us, first.forks_cursor
+        notes, views = list(first.notes), list(first.views)
         while records < STORE_MAX_RECORDS and 2 * queue.qsize() * SYNC_BATCH_RECORDS > records:
             if (more := queue.get()) is None:
                 queue.put(None)  # seen again by the storing loop, which then ends
@@ -247,7 +291,24 @@ class PeerLink:
             records += more.records
             embargo = max(embargo, more.embargo_through_us)
             forks = more.forks_cursor or forks  # the newest cursor covers the earlier ones
-        self.ingest(checked, embargo, forks)
+            notes += more.notes
+            views += more.views
+        if checked or embargo or forks or not (notes or views):
+            self.ingest(checked, embargo, forks)
+        if notes or views:
+            self.on_gossip(notes, views, self.prove, self.address)
+
+    def prove(self, key: LogKey, old_size: int, size: int) -> list[bytes] | None:
+        """A consistency proof of the log between the sizes, from the partner; None when it
+        gives none."""
+        stub = self._stub
+        if stub is None:
+            return None
+        request = GetProofRequest(origin=key[0], lane=key[1], old_size=old_size, size=size)
+        try:
+            return list(stub.GetProof(request, timeout=PROOF_TIMEOUT_S).hashes)
+        except grpc.RpcError:
+            return None
 
     def settled_stats(self) -> LinkStats:
         """The link's figures once the batch being stored, if any, is counted too: a record

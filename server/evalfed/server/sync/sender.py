@@ -8,18 +8,32 @@ Restricted records whose embargo ends are sent when it ends. Fork evidence (the 
 one seq of one log holding several) is sent whatever the caller's cursor, once: for forks
 with a record stored after the caller's fork cursor (a storage position, handed to the
 caller sealed), which each stream moves on. Void records are sent by no path.
+Checkpoints of the logs the caller may see, with split-view evidence of them, follow the
+backlog and then each change (`Gossip`), in batches of their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
-from evalfed.core.limits import SYNC_BATCH_BYTES, SYNC_BATCH_RECORDS
+from evalfed.core.limits import (
+    MAX_GOSSIP_CHECKPOINTS,
+    MAX_GOSSIP_SPLIT_VIEWS,
+    SYNC_BATCH_BYTES,
+    SYNC_BATCH_RECORDS,
+)
 from evalfed.core.records import LogKey
 from evalfed.core.timeutil import now_us
 from evalfed.server.storage.store import Viewer
 from evalfed.server.storage.sync_store import Have, SyncStore
+from evalfed.v1.envelope_pb2 import CheckpointNote, SplitViewEvidence
 from evalfed.v1.node_pb2 import SyncBatch
+
+Gossiped = TypeVar("Gossiped", CheckpointNote, SplitViewEvidence)
+Gossip = Callable[[int], tuple[list[CheckpointNote], list[SplitViewEvidence], int]]
+"""The checkpoints and split-view evidence changed after a version, of logs the caller may
+see, and the version they bring it to."""
 
 FOLLOW_WAKE_S = 0.5
 """How often a following stream checks that its caller is still there."""
@@ -65,6 +79,34 @@ def _fork_evidence(
     yield from _batches(row.envelope for row in rows if row.envelope not in sent)
 
 
+def _gossip_batches(
+    notes: list[CheckpointNote], views: list[SplitViewEvidence]
+) -> Iterator[SyncBatch]:
+    """The checkpoints, then the evidence, in batches of at most MAX_GOSSIP_CHECKPOINTS or
+    MAX_GOSSIP_SPLIT_VIEWS that close, like record batches, past SYNC_BATCH_BYTES."""
+    for chunk in _chunks(notes, MAX_GOSSIP_CHECKPOINTS):
+        yield SyncBatch(checkpoints=chunk)
+    for views_chunk in _chunks(views, MAX_GOSSIP_SPLIT_VIEWS):
+        yield SyncBatch(split_views=views_chunk)
+
+
+def _chunks(items: list[Gossiped], most: int) -> Iterator[list[Gossiped]]:
+    batch: list[Gossiped] = []
+    size = 0
+    for item in items:
+        if batch and (len(batch) >= most or size + item.ByteSize() > SYNC_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += item.ByteSize()
+    if batch:
+        yield batch
+
+
+def _no_gossip(version: int) -> tuple[list[CheckpointNote], list[SplitViewEvidence], int]:
+    return [], [], version
+
+
 def sync_stream(
     store: SyncStore,
     viewer: Viewer,
@@ -74,13 +116,16 @@ def sync_stream(
     active: Callable[[], bool],
     forks_through_pos: int = 0,
     seal_forks: Callable[[int], bytes] = lambda _: b"",
+    gossip: Gossip | None = None,
 ) -> Iterator[SyncBatch]:
     """Every record `viewer` lacks and may see; with `follow`, then each new one as stored.
 
     `cursors` says, per log, what the caller holds: its gap-free seq and the id it holds
     there (a partner holding another record at that seq sends it: fork evidence), and the
     runs it holds past a gap. `forks_through_pos` is where its fork cursor (opened) stands;
-    `seal_forks` seals a new one for it."""
+    `seal_forks` seals a new one for it. `gossip` gives the checkpoints and evidence to send
+    (none without it)."""
+    gossip = gossip or _no_gossip
     last_pos = store.store.max_pos()
     released_through = now_us()
     for envelopes in _batches(
@@ -100,6 +145,8 @@ def sync_stream(
     for envelopes in _fork_evidence(store, viewer, forks_through_pos, last_pos, set(rivals)):
         yield SyncBatch(envelopes=envelopes)
     forks_through = max(forks_through_pos, last_pos)
+    notes, views, gossiped = gossip(0)
+    yield from _gossip_batches(notes, views)
     yield SyncBatch(
         caught_up=True,
         embargo_through_us=released_through,
@@ -130,6 +177,8 @@ def sync_stream(
             last_pos = rows[-1].pos if full else max(newest, rows[-1].pos if rows else newest)
             for envelopes in _batches(row.envelope for row in rows):
                 yield SyncBatch(envelopes=envelopes)
+        notes, views, gossiped = gossip(gossiped)
+        yield from _gossip_batches(notes, views)
         if next_release is not None and now_us() >= next_release:
             until = now_us()
             rows = store.embargo_released(viewer, released_through, until)
