@@ -11,20 +11,46 @@ import base64
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from evalfed.core.binding import sign_binding
 from evalfed.core.bundles import verify_bundle
 from evalfed.core.callauth import CALL_PAYLOAD_TYPE, call_message, request_digest
 from evalfed.core.charter import build_charter, charter_envelope, sign_charter, verify_charter
+from evalfed.core.checkpoints import (
+    checkpoint_signer,
+    checkpoint_verifier,
+    log_origin,
+    witness_cosigner,
+    witness_verifier,
+)
 from evalfed.core.codec import BUNDLE_FORMAT, bundle_from_json, to_dict
 from evalfed.core.errors import EvalfedError
+from evalfed.core.membership import Membership
+from evalfed.core.note import (
+    Checkpoint,
+    Note,
+    NoteSigner,
+    NoteVerifier,
+    TlogProof,
+    add_cosignature,
+    cosignature_message,
+    open_checkpoint,
+    parse_note,
+    parse_tlog_proof,
+    sign_checkpoint,
+    verify_tlog_proof,
+)
 from evalfed.core.records import (
     INSTITUTES,
     MEMBERS,
+    MEMBERS_LANE,
     PUBLIC,
+    PUBLIC_LANE,
     RECORD_PAYLOAD_TYPE,
     lane_of,
     lane_tag,
@@ -32,9 +58,22 @@ from evalfed.core.records import (
     sign_record,
 )
 from evalfed.core.timeutil import timestamp_of_us
+from evalfed.core.tlog import (
+    MemoryHashStore,
+    consistency_proof,
+    inclusion_proof,
+    record_leaf_hash,
+    root_of,
+    tree_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from evalfed.core.witness import SAME_SIZE, check_split_view
+from evalfed.core.witness_policy import parse_policy
 from evalfed.keys import PrivateKey
 from evalfed.keys.dsse import pae
-from evalfed.v1.envelope_pb2 import Bundle, Envelope
+from evalfed.v1.envelope_pb2 import Bundle, CheckpointNote, Envelope, SplitViewEvidence
+from evalfed.v1.federation_pb2 import NodeBinding
 from evalfed.v1.node_pb2 import GetRecordRequest
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Metric, Record, Score
 
@@ -42,6 +81,9 @@ FOLDER = Path(__file__).parent
 CREATED_AT_US = 1_767_225_600_000_000
 """2026-01-01T00:00:00Z: the charter's creation and the records' issue time."""
 FOUNDERS = ("us-aisi", "uk-aisi", "ca-aisi")
+NODE_KEYS = ("us-aisi-node", "uk-aisi-node", "ca-aisi-node")
+"""The founders' node keys: what their node bindings name, and what signs and cosigns
+checkpoints (transparency.json)."""
 
 
 def seed_of(name: str) -> bytes:
@@ -68,7 +110,7 @@ def keys() -> dict[str, Any]:
                 "public_key_hex": key_of(name).public.raw.hex(),
                 "key_id": key_of(name).key_id,
             }
-            for name in (*FOUNDERS, "jp-aisi")
+            for name in (*FOUNDERS, "jp-aisi", *NODE_KEYS)
         ],
     }
 
@@ -280,6 +322,365 @@ def verdict_of(bundle: Bundle, verified: Any) -> dict[str, Any]:
     return {"valid": True, "record_id": checked.id}
 
 
+# --- transparency.json ---------------------------------------------------------------------
+
+LOG = ("us-aisi", MEMBERS_LANE)
+"""The log of the checkpoint vectors: us-aisi's members lane."""
+TREE_SIZE = 7
+COSIGNED_AT = 1_767_229_200
+"""2026-01-01T01:00:00Z in POSIX seconds: when uk-aisi's node cosigns the checkpoint."""
+PROOF_LEAF = 3
+INCLUSION_CASES = ((0, 1), (0, 2), (1, 2), (3, 4), (4, 5), (5, 6), (0, 7), (3, 7), (4, 7), (6, 7))
+CONSISTENCY_CASES = ((1, 1), (4, 4), (7, 7), (0, 7), (1, 2), (2, 4), (1, 7), (4, 7), (3, 7), (6, 7))
+
+
+def vector_record_id(text: str) -> str:
+    """A fixed record id for the tree vectors: hex SHA-256 of 'evalfed test vector record '
+    + text (an id is a hash, so any 32 bytes will do; these need no records behind them)."""
+    return hashlib.sha256(f"evalfed test vector record {text}".encode()).hexdigest()
+
+
+def tree_of(record_ids: list[str]) -> MemoryHashStore:
+    store = MemoryHashStore()
+    for rid in record_ids:
+        store.append(record_leaf_hash(rid))
+    return store
+
+
+def flipped(data: bytes) -> bytes:
+    """`data` with the lowest bit of its first byte flipped."""
+    return bytes([data[0] ^ 1]) + data[1:]
+
+
+def hexes(hashes: list[bytes] | tuple[bytes, ...]) -> list[str]:
+    return [h.hex() for h in hashes]
+
+
+def verdict_by(check: Callable[..., dict[str, Any] | None], *args: Any) -> dict[str, Any]:
+    """{'valid': true, ...what check(*args) returns} or {'valid': false, 'error': its class}."""
+    try:
+        found = check(*args)
+    except EvalfedError as exc:
+        return {"valid": False, "error": type(exc).__name__}
+    return {"valid": True, **(found or {})}
+
+
+def tree_vectors(record_ids: list[str]) -> dict[str, Any]:
+    store = tree_of(record_ids)
+    leaves = [record_leaf_hash(rid) for rid in record_ids]
+    roots = {size: tree_hash(size, store) for size in range(TREE_SIZE + 1)}
+    inclusion = [
+        {
+            "index": index,
+            "size": size,
+            "leaf_hash": leaves[index].hex(),
+            "proof": hexes(inclusion_proof(index, size, store)),
+            "root": roots[size].hex(),
+        }
+        for index, size in INCLUSION_CASES
+    ]
+    consistency = [
+        {
+            "old_size": old,
+            "new_size": new,
+            "proof": hexes(consistency_proof(old, new, store)),
+            "old_root": roots[old].hex(),
+            "new_root": roots[new].hex(),
+        }
+        for old, new in CONSISTENCY_CASES
+    ]
+    return {
+        "description": "RFC 6962 / RFC 9162 trees of record ids. record_ids[i] = hex "
+        "SHA-256('evalfed test vector record ' + decimal i); leaf i is the id's 32 raw bytes, "
+        "leaf hash SHA-256(0x00 || leaf), inner nodes SHA-256(0x01 || left || right), the "
+        "empty tree's root SHA-256(''). Inclusion proofs are RFC 9162 PATH (leaf's sibling "
+        "first), consistency proofs RFC 9162 PROOF (empty when old_size is 0 or new_size).",
+        "record_ids": record_ids,
+        "leaf_hashes": hexes(leaves),
+        "roots": [{"size": size, "root": root.hex()} for size, root in roots.items()],
+        "inclusion": inclusion,
+        "consistency": consistency,
+        "must_fail": tree_failures(store, leaves, roots),
+    }
+
+
+def tree_failures(
+    store: MemoryHashStore, leaves: list[bytes], roots: dict[int, bytes]
+) -> list[dict[str, Any]]:
+    path = inclusion_proof(4, 7, store)
+    proof = consistency_proof(3, 7, store)
+    inclusions: list[tuple[str, int, int, bytes, list[bytes], bytes]] = [
+        ("valid", 4, 7, leaves[4], path, roots[7]),
+        ("a proof hash flipped", 4, 7, leaves[4], [flipped(path[0]), *path[1:]], roots[7]),
+        ("wrong index", 5, 7, leaves[4], path, roots[7]),
+        ("another leaf", 4, 7, leaves[3], path, roots[7]),
+        ("the root flipped", 4, 7, leaves[4], path, flipped(roots[7])),
+        ("a proof hash missing", 4, 7, leaves[4], path[:-1], roots[7]),
+    ]
+    consistencies: list[tuple[str, int, int, list[bytes], bytes, bytes]] = [
+        ("valid", 3, 7, proof, roots[3], roots[7]),
+        ("a proof hash flipped", 3, 7, [*proof[:-1], flipped(proof[-1])], roots[3], roots[7]),
+        ("wrong old size", 2, 7, proof, roots[2], roots[7]),
+        ("the old root flipped", 3, 7, proof, flipped(roots[3]), roots[7]),
+        ("one size, two roots", 7, 7, [], roots[7], flipped(roots[7])),
+        ("one size, a proof that is not empty", 7, 7, proof[:1], roots[7], roots[7]),
+    ]
+    return [
+        {
+            "name": name,
+            "kind": "inclusion",
+            "index": index,
+            "size": size,
+            "leaf_hash": leaf.hex(),
+            "proof": hexes(hashes),
+            "root": root.hex(),
+            "verdict": verdict_by(verify_inclusion, leaf, index, size, hashes, root),
+        }
+        for name, index, size, leaf, hashes, root in inclusions
+    ] + [
+        {
+            "name": name,
+            "kind": "consistency",
+            "old_size": old,
+            "new_size": new,
+            "proof": hexes(hashes),
+            "old_root": old_root.hex(),
+            "new_root": new_root.hex(),
+            "verdict": verdict_by(verify_consistency, old, new, hashes, old_root, new_root),
+        }
+        for name, old, new, hashes, old_root, new_root in consistencies
+    ]
+
+
+def node_binding(federation_id: str, institute: str) -> Envelope:
+    """`institute`'s node binding, signed by its institute key, naming its node key."""
+    binding = NodeBinding(
+        federation_id=federation_id,
+        institute=institute,
+        node_public_key=key_of(f"{institute}-node").public.raw,
+    )
+    binding.issued_at.CopyFrom(timestamp_of_us(CREATED_AT_US))
+    return sign_binding(binding, key_of(institute))
+
+
+def signed_log_checkpoint(federation_id: str, root: bytes) -> bytes:
+    """The checkpoint of us-aisi's members log of TREE_SIZE leaves with `root`, signed by
+    us-aisi's node key."""
+    signer = checkpoint_signer(federation_id, LOG, key_of("us-aisi-node"))
+    return sign_checkpoint(Checkpoint(signer.name, TREE_SIZE, root), signer)
+
+
+def key_entry(verifier: NoteVerifier, key_name: str) -> dict[str, Any]:
+    return {
+        "key": key_name,
+        "name": verifier.name,
+        "key_hash_hex": verifier.key_hash.hex(),
+        "vkey": verifier.vkey(),
+    }
+
+
+def checkpoint_vectors(federation_id: str, root: bytes) -> dict[str, Any]:
+    log = checkpoint_verifier(federation_id, LOG, key_of("us-aisi-node").public)
+    witness = witness_verifier(federation_id, "uk-aisi", key_of("uk-aisi-node").public)
+    note = signed_log_checkpoint(federation_id, root)
+    cosigned = add_cosignature(
+        note, witness_cosigner(federation_id, "uk-aisi", key_of("uk-aisi-node")), COSIGNED_AT
+    )
+    text = parse_note(note).text
+    return {
+        "description": "C2SP checkpoints of a log (origin, lane): the origin line "
+        "'evalfed.v1/<federation_id>/<origin>/<lane>' ('members' for the lane ''), the "
+        "checkpoint text (origin line, size, base64 root: the tree's root of that size), the "
+        "signed note (type 0x01 signature by us-aisi's node key under the origin line), and "
+        "the note with a cosignature (type 0x04) by uk-aisi's node key under its witness "
+        "name 'evalfed.v1/<federation_id>/uk-aisi/witness' at cosigned_at (POSIX seconds) "
+        "over cosignature_message. Notes are UTF-8; key names the keys of keys.json.",
+        "federation_id": federation_id,
+        "origins": [
+            {
+                "institute": institute,
+                "lane": lane,
+                "origin": log_origin(federation_id, (institute, lane)),
+            }
+            for institute, lane in (LOG, ("us-aisi", PUBLIC_LANE))
+        ],
+        "size": TREE_SIZE,
+        "root": root.hex(),
+        "text": text,
+        "log_key": key_entry(log, "us-aisi-node"),
+        "signed_note": note.decode(),
+        "witness_key": key_entry(witness, "uk-aisi-node"),
+        "cosigned_at": COSIGNED_AT,
+        "cosignature_message": cosignature_message(text, COSIGNED_AT).decode(),
+        "cosignature_line": parse_note(cosigned).signatures[-1].line(),
+        "cosigned_note": cosigned.decode(),
+    }
+
+
+def tlog_proof_vectors(
+    federation_id: str, record_ids: list[str], cosigned: bytes
+) -> dict[str, Any]:
+    store = tree_of(record_ids)
+    path = tuple(inclusion_proof(PROOF_LEAF, TREE_SIZE, store))
+    note = parse_note(cosigned)
+    resized = Note(note.text.replace(f"\n{TREE_SIZE}\n", f"\n{TREE_SIZE + 1}\n"), note.signatures)
+    cases = [
+        ("valid", TlogProof(PROOF_LEAF, path, cosigned)),
+        (
+            "an inclusion hash flipped",
+            TlogProof(PROOF_LEAF, (flipped(path[0]), *path[1:]), cosigned),
+        ),
+        ("the checkpoint's size changed", TlogProof(PROOF_LEAF, path, resized.to_bytes())),
+    ]
+    leaf = record_leaf_hash(record_ids[PROOF_LEAF])
+    return {
+        "description": "c2sp.org/tlog-proof@v1 texts for leaf index of the tree above "
+        "(record_ids[index]) to the cosigned checkpoint, checked with the log key and the "
+        "witness key of 'checkpoints': the verdict is {'valid': true, 'size', 'cosigned_by': "
+        "the witness names whose cosignatures verified} or {'valid': false, 'error'}. The "
+        "checkpoint's signature is checked before the proof.",
+        "index": PROOF_LEAF,
+        "record_id": record_ids[PROOF_LEAF],
+        "leaf_hash": leaf.hex(),
+        "cases": [
+            {
+                "name": name,
+                "tlog_proof": proof.to_bytes().decode(),
+                "verdict": verdict_by(tlog_proof_verdict, federation_id, proof.to_bytes(), leaf),
+            }
+            for name, proof in cases
+        ],
+    }
+
+
+def tlog_proof_verdict(federation_id: str, data: bytes, leaf: bytes) -> dict[str, Any]:
+    log = checkpoint_verifier(federation_id, LOG, key_of("us-aisi-node").public)
+    witness = witness_verifier(federation_id, "uk-aisi", key_of("uk-aisi-node").public)
+    signed = verify_tlog_proof(
+        parse_tlog_proof(data), leaf, log_origin(federation_id, LOG), log, [witness]
+    )
+    return {
+        "size": signed.checkpoint.size,
+        "cosigned_by": sorted(c.name for c in signed.cosignatures),
+    }
+
+
+def policy_vectors(federation_id: str, cosigned: bytes) -> dict[str, Any]:
+    lines = [
+        f"witness {institute} "
+        + witness_verifier(federation_id, institute, key_of(f"{institute}-node").public).vkey()
+        for institute in ("uk-aisi", "ca-aisi")
+    ]
+    head = "# evalfed test vectors\n" + "".join(line + "\n" for line in lines)
+    policies = [
+        (
+            "one of uk-aisi and ca-aisi",
+            head + "group partners any uk-aisi ca-aisi\nquorum partners\n",
+        ),
+        (
+            "both uk-aisi and ca-aisi",
+            head + "group partners all uk-aisi ca-aisi\nquorum partners\n",
+        ),
+        ("uk-aisi", head + "quorum uk-aisi\n"),
+        ("ca-aisi", head + "quorum ca-aisi\n"),
+    ]
+    return {
+        "description": "Witness policies (witness NAME VKEY / group NAME K|all|any MEMBER... / "
+        "quorum NAME|none) applied to the cosigned checkpoint of 'checkpoints': its "
+        "cosignatures by the policy's witness keys are checked, and the verdict says which "
+        "witnesses cosigned and whether they meet the quorum.",
+        "cases": [
+            {"name": name, "policy": text, "verdict": policy_verdict(federation_id, text, cosigned)}
+            for name, text in policies
+        ],
+    }
+
+
+def policy_verdict(federation_id: str, text: str, cosigned: bytes) -> dict[str, Any]:
+    policy = parse_policy(text)
+    log = checkpoint_verifier(federation_id, LOG, key_of("us-aisi-node").public)
+    signed = open_checkpoint(cosigned, log.name, log, policy.verifiers())
+    witnesses = policy.cosigned_by(signed.cosignatures)
+    return {
+        "cosigned_by": sorted(witnesses),
+        "satisfied": policy.satisfied(witnesses),
+        "quorum": policy.describe(),
+    }
+
+
+def split_view_vectors(federation_id: str, membership: Membership, root: bytes) -> dict[str, Any]:
+    other_ids = [vector_record_id(str(i)) for i in range(TREE_SIZE - 1)]
+    other_ids.append(vector_record_id(f"{TREE_SIZE - 1} (the other view)"))
+    other_root = tree_hash(TREE_SIZE, tree_of(other_ids))
+    bindings = [node_binding(federation_id, "us-aisi")]
+    first = CheckpointNote(note=signed_log_checkpoint(federation_id, root), bindings=bindings)
+    second = CheckpointNote(
+        note=signed_log_checkpoint(federation_id, other_root), bindings=bindings
+    )
+    forged_signer = NoteSigner(log_origin(federation_id, LOG), key_of("uk-aisi-node"))
+    forged = CheckpointNote(
+        note=sign_checkpoint(Checkpoint(forged_signer.name, TREE_SIZE, other_root), forged_signer),
+        bindings=bindings,
+    )
+    cases = [
+        ("one size, two roots", first, second),
+        ("the same checkpoint twice", first, first),
+        ("the second not signed by the origin's node key", first, forged),
+    ]
+    return {
+        "description": "Split-view evidence (evalfed.v1.SplitViewEvidence in protobuf's JSON "
+        "mapping) of us-aisi's members log: two checkpoints, each with us-aisi's node binding "
+        "(signed by us-aisi's key of keys.json, naming us-aisi-node). The second view's tree "
+        "is record_ids with the last id replaced by hex SHA-256('evalfed test vector record "
+        f"{TREE_SIZE - 1} (the other view)'). Checked against the membership of charter.json: "
+        "the verdict is {'valid': true, 'size', 'roots'} when the evidence proves itself (both "
+        "signed by the origin's bound node key, one size, different roots), else "
+        "{'valid': false, 'error'}.",
+        "other_root": other_root.hex(),
+        "cases": [
+            {
+                "name": name,
+                "evidence": to_dict(evidence),
+                "verdict": verdict_by(split_view_verdict, evidence, membership),
+            }
+            for name, evidence in (
+                (
+                    name,
+                    SplitViewEvidence(
+                        origin=LOG[0], lane=LOG[1], first=a, second=b, reason=SAME_SIZE
+                    ),
+                )
+                for name, a, b in cases
+            )
+        ],
+    }
+
+
+def split_view_verdict(evidence: SplitViewEvidence, membership: Membership) -> dict[str, Any]:
+    first, second = check_split_view(evidence, membership)
+    return {"size": first.size, "roots": [first.root.hex(), second.root.hex()]}
+
+
+def transparency_vectors(charter_envelope_: Envelope) -> dict[str, Any]:
+    verified = verify_charter(charter_envelope_)
+    federation_id = verified.federation_id
+    record_ids = [vector_record_id(str(i)) for i in range(TREE_SIZE)]
+    root = root_of([record_leaf_hash(rid) for rid in record_ids])
+    checkpoints = checkpoint_vectors(federation_id, root)
+    cosigned = checkpoints["cosigned_note"].encode()
+    return {
+        "description": "Transparency with charter.json and keys.json: Merkle trees of record "
+        "ids, checkpoints signed and cosigned by node keys, a tlog-proof, witness policies and "
+        "split-view evidence. Hashes are hex unless named _b64; verdicts name the evalfed "
+        "error class, as in bundles.json.",
+        "tree": tree_vectors(record_ids),
+        "checkpoints": checkpoints,
+        "tlog_proof": tlog_proof_vectors(federation_id, record_ids, cosigned),
+        "witness_policies": policy_vectors(federation_id, cosigned),
+        "split_view": split_view_vectors(federation_id, Membership(verified), root),
+    }
+
+
 def all_vectors() -> dict[str, dict[str, Any]]:
     envelope = charter()
     federation_id = verify_charter(envelope).federation_id
@@ -296,6 +697,7 @@ def all_vectors() -> dict[str, dict[str, Any]]:
         "lanes.json": lane_vectors(),
         "call_signing.json": call_vectors(federation_id),
         "bundles.json": bundle_vectors(envelope),
+        "transparency.json": transparency_vectors(envelope),
     }
 
 
