@@ -46,6 +46,11 @@ RESULTS = [
     ("gpt-4o-mini-mmlu.json", "openai/gpt-4o-mini", "OpenAI", "mmlu", 0.781, 0.004),
     ("claude-gpqa.json", "anthropic/claude-3-5-sonnet", "Anthropic", "gpqa_diamond", 0.596, 0.035),
 ]
+UK_RESULTS = [
+    ("uk-gpt-4o-mini-gpqa.json", "openai/gpt-4o-mini", "OpenAI", "gpqa_diamond", 0.43, 0.02),
+    ("uk-gpt-4o-mini-mmlu.json", "openai/gpt-4o-mini", "OpenAI", "mmlu", 0.752, 0.005),
+]
+"""The UK's own runs of two of the US's tasks: compare's verdicts, one agreeing, one not."""
 
 
 def step(title: str) -> None:
@@ -62,9 +67,9 @@ def evalfed(*args: str, expect_failure: bool = False) -> str:
     return done.stdout
 
 
-def write_results() -> list[str]:
+def write_results(rows: list[tuple[str, str, str, str, float, float]] = RESULTS) -> list[str]:
     paths = []
-    for name, model, developer, task, value, stderr in RESULTS:
+    for name, model, developer, task, value, stderr in rows:
         path = WORK / "results" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
@@ -201,7 +206,12 @@ def main() -> None:
         step("Publishing the same file again creates no duplicate")
         evalfed("publish", str(WORK / "results" / RESULTS[0][0]), "--node", us, "--key", us_key)
 
+        step("The UK institute publishes its own runs of two of the same tasks")
+        uk_key = str(keys / "uk-aisi.key")
+        evalfed("publish", *write_results(UK_RESULTS), "--node", uk, "--key", uk_key)
+
         wait_for_records(ca, keys / "ca-aisi.key", "us-aisi", len(published))
+        wait_for_records(ca, keys / "ca-aisi.key", "uk-aisi", len(UK_RESULTS))
 
         step("Canada holds the US records, relayed by the UK and checked by Canada itself")
         evalfed("query", "--node", ca, "--key", str(keys / "ca-aisi.key"))
