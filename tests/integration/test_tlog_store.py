@@ -58,7 +58,7 @@ def stores(engine: Engine) -> tuple[RecordStore, SyncStore]:
 
 @pytest.fixture
 def indexer(stores: tuple[RecordStore, SyncStore]) -> Iterator[TlogIndexer]:
-    indexer = TlogIndexer(stores[0], page=2)  # small pages: a catch-up takes several
+    indexer = TlogIndexer(stores[0], page=2, settle_s=0.05)  # small pages: a catch-up takes several
     yield indexer
     indexer.stop()
 
@@ -160,5 +160,29 @@ def test_tree_grows_after_a_burst_of_records_to_all_of_them(
         for index in (0, TLOG_BURST - 1, size - 1):
             proof = tlog.inclusion_proof(index, size, reader)
             tlog.verify_inclusion(leaves[index], index, size, proof, root)
+    finally:
+        indexer.stop()
+
+
+def test_records_that_trickle_in_are_indexed_together_after_the_settle_time(
+    stores: tuple[RecordStore, SyncStore], federation: Federation
+) -> None:
+    """Each record of a trickle is stored and forwarded at once; the tree grows by all of them
+    in one step, TLOG_SETTLE_S after the first (here 0.5 s), not once per record."""
+    _, sync = stores
+    log = verified_log(federation, 5)
+    indexer = TlogIndexer(stores[0], settle_s=0.5)
+    sizes: list[int] = []
+
+    def grown_to_all() -> bool:
+        sizes.append(indexer.trees.size(KEY))
+        return sizes[-1] == len(log)
+
+    indexer.start()
+    try:
+        for record in log:
+            sync.append_synced([record], "relay", 0)
+        assert indexer.wait_until(grown_to_all, WAIT_S)
+        assert set(sizes) == {0, len(log)}
     finally:
         indexer.stop()

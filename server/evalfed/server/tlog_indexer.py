@@ -1,14 +1,16 @@
 """The node's tree indexer: a thread that grows each log's Merkle tree behind its records.
 
-Woken by the store's append events, it reads the records stored since it last looked, by
-storage position and in pages, and extends the trees of the logs they belong to up to each
-log's gap-free seq, in its own transactions. While a burst pours in (a catch-up, a batch
-publish: TLOG_BURST records or more within TLOG_SETTLE_S), it waits for the burst to end, up
-to TLOG_MAX_DEFER_S, so the trees' work takes neither CPU nor the store's write lock from the
-records. At start it first extends every tree that is behind (the records stored before it
-ran, or before the node had trees). Appending a record does no tree work, so publishing and
-sync cost what they cost before. After trees of this institute's logs grew, it signs their
-checkpoints (evalfed.server.checkpoints).
+Woken by the store's append events, it waits TLOG_SETTLE_S, then extends every tree that
+lacks leaves of its log's gap-free prefix (`TlogStore.logs_behind`, one query over the logs,
+not over the records), TLOG_INDEX_PAGE leaves per transaction. So records that trickle in (one
+publish at a time, live sync) are indexed together about once per TLOG_SETTLE_S, and
+forwarding each one never waits for tree work or a checkpoint signature. While a burst pours
+in (a catch-up, a batch publish: TLOG_BURST records or more waiting, and more arriving within
+each TLOG_SETTLE_S), it waits for the burst to end, up to TLOG_MAX_DEFER_S, so the trees' work
+takes neither CPU nor the store's write lock from the records. At start it first extends every
+tree that is behind (the records stored before it ran, or before the node had trees).
+Appending a record does no tree work, so publishing and sync cost what they cost before. After
+trees of this institute's logs grew, it signs their checkpoints (evalfed.server.checkpoints).
 """
 
 from __future__ import annotations
@@ -33,10 +35,13 @@ IDLE_WAIT_S = 60.0
 class TlogIndexer:
     """start() it once; stop() ends it. Give it a `signer` to sign checkpoints of its logs."""
 
-    def __init__(self, store: RecordStore, page: int = TLOG_INDEX_PAGE) -> None:
+    def __init__(
+        self, store: RecordStore, page: int = TLOG_INDEX_PAGE, settle_s: float = TLOG_SETTLE_S
+    ) -> None:
         self.store = store
         self.trees = TlogStore(store)
         self.page = page
+        self.settle_s = settle_s
         self.signer: CheckpointSigner | None = None
         self._stop = threading.Event()
         self._grew = threading.Condition()
@@ -64,39 +69,33 @@ class TlogIndexer:
 
     def _run(self) -> None:
         pos = self.store.max_pos()
-        caught_up = False
+        behind, started = True, False
         while not self._stop.is_set():
             try:
-                if not caught_up:
+                if behind:
                     for key in self.trees.logs_behind():
                         self._follow(key)
-                    if self.signer is not None:
+                    if self.signer is not None and not started:
                         for key in self.trees.unsigned(self.signer.institute):
                             self.signer.grown(key)
-                    caught_up = True
+                    behind, started = False, True
                 self._sign_due()
                 wait_s = IDLE_WAIT_S if self.signer is None else self.signer.wait_s(IDLE_WAIT_S)
                 newest = self.store.wait_for_append(pos, wait_s, until=self._stop)
-                if newest - pos >= TLOG_BURST:
-                    newest = self._settle(newest)
-                while pos < newest and not self._stop.is_set():
-                    keys, pos = self.trees.touched_since(pos, self.page)
-                    if not keys:
-                        break
-                    for key in sorted(keys):
-                        self._follow(key)
+                if newest > pos:
+                    pos, behind = self._settle(pos, newest), True
             except Exception:
                 log.exception("the tree indexer failed; it tries again")
-                caught_up = False  # logs of the page it failed on may be behind
+                behind = True
                 self._stop.wait(RETRY_AFTER_ERROR_S)
 
-    def _settle(self, newest: int) -> int:
-        """Waits while records keep arriving at TLOG_BURST per TLOG_SETTLE_S or faster, up to
-        TLOG_MAX_DEFER_S; the newest pos."""
+    def _settle(self, pos: int, newest: int) -> int:
+        """Waits TLOG_SETTLE_S, and again while TLOG_BURST records or more wait past `pos`
+        and more keep arriving, up to TLOG_MAX_DEFER_S; the newest pos."""
         deadline = time.monotonic() + TLOG_MAX_DEFER_S
-        while time.monotonic() < deadline and not self._stop.wait(TLOG_SETTLE_S):
+        while time.monotonic() < deadline and not self._stop.wait(self.settle_s):
             later = self.store.wait_for_append(newest, 0)
-            if later - newest < TLOG_BURST:
+            if later == newest or later - pos < TLOG_BURST:
                 return later
             newest = later
         return newest

@@ -217,9 +217,9 @@ class TlogStore:
                 next_seq = size + 1
                 for seq, record_id in conn.execute(
                     _LEAVES, {**params, "after_seq": size, "upto_seq": upto}
-                ):
+                ).all():
                     if seq == next_seq:
-                        leaves.append(tlog.record_leaf_hash(record_id))
+                        leaves.append(tlog.leaf_hash(bytes.fromhex(record_id)))  # a stored id
                         next_seq += 1
                     elif seq != next_seq - 1:
                         break  # a gap below the gap-free seq cannot be; stop at it anyway
