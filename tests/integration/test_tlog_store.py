@@ -4,6 +4,7 @@ record of a fork, and answering proofs that the pure checks accept."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -184,5 +185,34 @@ def test_records_that_trickle_in_are_indexed_together_after_the_settle_time(
             sync.append_synced([record], "relay", 0)
         assert indexer.wait_until(grown_to_all, WAIT_S)
         assert set(sizes) == {0, len(log)}
+    finally:
+        indexer.stop()
+
+
+def test_a_burst_whose_commits_come_seconds_apart_is_indexed_after_its_end(
+    stores: tuple[RecordStore, SyncStore], federation: Federation
+) -> None:
+    """A catch-up commits up to 20,000 records at once, seconds apart on a busy machine: once
+    the indexer has seen such a gap it waits twice that long for the next commit, so the
+    tree grows once after the burst, not between its commits (here settle 0.1 s, commits of
+    TLOG_BURST records 0.3 s apart: spacing them is the input under test)."""
+    _, sync = stores
+    log = verified_log(federation, 4 * TLOG_BURST)
+    indexer = TlogIndexer(stores[0], page=len(log), settle_s=0.1)
+    sizes: list[int] = []
+
+    def grown_to_all() -> bool:
+        sizes.append(indexer.trees.size(KEY))
+        return sizes[-1] == len(log)
+
+    spacing = threading.Event()
+    indexer.start()
+    try:
+        for at in range(0, len(log), TLOG_BURST):
+            if at:
+                spacing.wait(0.3)
+            sync.append_synced(log[at : at + TLOG_BURST], "relay", 0)
+        assert indexer.wait_until(grown_to_all, WAIT_S)
+        assert set(sizes) <= {0, TLOG_BURST, len(log)}
     finally:
         indexer.stop()

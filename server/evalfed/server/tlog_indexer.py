@@ -5,13 +5,13 @@ lacks leaves of its log's gap-free prefix (`TlogStore.logs_behind`, one query ov
 not over the records), TLOG_INDEX_PAGE leaves per transaction. So records that trickle in (one
 publish at a time, live sync) are indexed together about once per TLOG_SETTLE_S, and
 forwarding each one never waits for tree work or a checkpoint signature. While a burst pours
-in (a catch-up, a batch publish: TLOG_BURST records or more waiting, and more arriving within
-each TLOG_SETTLE_S), it waits for the burst to end, up to TLOG_MAX_DEFER_S, so the trees' work
-takes neither CPU nor the store's write lock from the records. At start it first extends every
-tree that is behind (the records stored before it ran, or before the node had trees).
-Appending a record does no tree work, so publishing and sync cost what they cost before. After
-trees of this institute's logs grew, it signs their checkpoints (evalfed.server.checkpoints).
-"""
+in (a catch-up, a batch publish: TLOG_BURST records or more waiting), it waits for the burst to
+end (a quiet time of twice the longest gap between its appends), up to TLOG_MAX_DEFER_S, so the
+trees' work takes neither CPU nor the store's write lock from the records. At start it first
+extends every tree that is behind (the records stored before it ran, or before the node had
+trees). Appending a record does no tree work, so publishing and sync cost what they cost
+before. After trees of this institute's logs grew, it signs their checkpoints
+(evalfed.server.checkpoints)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,13 @@ import threading
 import time
 from collections.abc import Callable
 
-from evalfed.core.limits import TLOG_BURST, TLOG_INDEX_PAGE, TLOG_MAX_DEFER_S, TLOG_SETTLE_S
+from evalfed.core.limits import (
+    TLOG_BURST,
+    TLOG_BURST_GAP_MAX_S,
+    TLOG_INDEX_PAGE,
+    TLOG_MAX_DEFER_S,
+    TLOG_SETTLE_S,
+)
 from evalfed.core.records import LogKey
 from evalfed.server.checkpoints import CheckpointSigner
 from evalfed.server.storage.store import RecordStore
@@ -42,6 +48,8 @@ class TlogIndexer:
         self.trees = TlogStore(store)
         self.page = page
         self.settle_s = settle_s
+        self._last_append_at = time.monotonic()
+        """When the indexer last saw an append (about)."""
         self.signer: CheckpointSigner | None = None
         self._stop = threading.Event()
         self._grew = threading.Condition()
@@ -90,14 +98,26 @@ class TlogIndexer:
                 self._stop.wait(RETRY_AFTER_ERROR_S)
 
     def _settle(self, pos: int, newest: int) -> int:
-        """Waits TLOG_SETTLE_S, and again while TLOG_BURST records or more wait past `pos`
-        and more keep arriving, up to TLOG_MAX_DEFER_S; the newest pos."""
-        deadline = time.monotonic() + TLOG_MAX_DEFER_S
-        while time.monotonic() < deadline and not self._stop.wait(self.settle_s):
-            later = self.store.wait_for_append(newest, 0)
-            if later == newest or later - pos < TLOG_BURST:
-                return later
-            newest = later
+        """Waits TLOG_SETTLE_S after the append of `newest`. Once TLOG_BURST records or more
+        wait past `pos` (a burst), waits until no record arrived for twice the longest time
+        between two appends, counting the one before `newest` (up to TLOG_BURST_GAP_MAX_S
+        before it), and at least TLOG_SETTLE_S: a catch-up commits up to 20,000 records at
+        once, seconds apart on a busy machine. Up to TLOG_MAX_DEFER_S in all. The newest pos."""
+        started = last_at = time.monotonic()
+        longest = min(started - self._last_append_at, TLOG_BURST_GAP_MAX_S)
+        while not self._stop.is_set():
+            if newest - pos >= TLOG_BURST:
+                end = last_at + max(self.settle_s, 2 * longest)
+            else:
+                end = started + self.settle_s
+            timeout_s = min(end, started + TLOG_MAX_DEFER_S) - time.monotonic()
+            if timeout_s <= 0:
+                break
+            later = self.store.wait_for_append(newest, timeout_s, until=self._stop)
+            if later > newest:
+                now = time.monotonic()
+                longest, last_at, newest = max(longest, now - last_at), now, later
+        self._last_append_at = last_at
         return newest
 
     def _follow(self, key: LogKey) -> None:
