@@ -216,3 +216,19 @@ def test_a_burst_whose_commits_come_seconds_apart_is_indexed_after_its_end(
         assert set(sizes) <= {0, TLOG_BURST, len(log)}
     finally:
         indexer.stop()
+
+
+def test_touched_since_names_the_logs_of_a_page_of_records_and_its_last_pos(
+    stores: tuple[RecordStore, SyncStore], federation: Federation
+) -> None:
+    store, sync = stores
+    membership = Membership(federation.charter)
+    us = verified_log(federation, 3)
+    uk = [check_envelope(signed_record(federation, 1, "", origin="uk-aisi"), membership)]
+    sync.append_synced(us[:2], "relay", 0)
+    sync.append_synced(uk, "relay", 0)
+    sync.append_synced(us[2:], "relay", 0)
+    trees, last = TlogStore(store), store.max_pos()
+    assert trees.touched_since(0, 10) == ({KEY, ("uk-aisi", "")}, last)
+    assert trees.touched_since(0, 2) == ({KEY}, last - 2)
+    assert trees.touched_since(last, 10) == (set(), last)

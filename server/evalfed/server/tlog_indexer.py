@@ -36,6 +36,7 @@ log = logging.getLogger("evalfed.tlog")
 
 RETRY_AFTER_ERROR_S = 1.0
 IDLE_WAIT_S = 60.0
+SETTLE_LOOKS = 4
 
 
 class TlogIndexer:
@@ -102,18 +103,20 @@ class TlogIndexer:
         wait past `pos` (a burst), waits until no record arrived for twice the longest time
         between two appends, counting the one before `newest` (up to TLOG_BURST_GAP_MAX_S
         before it), and at least TLOG_SETTLE_S: a catch-up commits up to 20,000 records at
-        once, seconds apart on a busy machine. Up to TLOG_MAX_DEFER_S in all. The newest pos."""
+        once, seconds apart on a busy machine. Up to TLOG_MAX_DEFER_S in all. It looks for
+        appends SETTLE_LOOKS times per settle time, not at each one (each look would take the
+        GIL from the thread forwarding the record). The newest pos."""
         started = last_at = time.monotonic()
         longest = min(started - self._last_append_at, TLOG_BURST_GAP_MAX_S)
-        while not self._stop.is_set():
+        while True:
             if newest - pos >= TLOG_BURST:
                 end = last_at + max(self.settle_s, 2 * longest)
             else:
                 end = started + self.settle_s
             timeout_s = min(end, started + TLOG_MAX_DEFER_S) - time.monotonic()
-            if timeout_s <= 0:
+            if timeout_s <= 0 or self._stop.wait(min(timeout_s, self.settle_s / SETTLE_LOOKS)):
                 break
-            later = self.store.wait_for_append(newest, timeout_s, until=self._stop)
+            later = self.store.wait_for_append(newest, 0)
             if later > newest:
                 now = time.monotonic()
                 longest, last_at, newest = max(longest, now - last_at), now, later
