@@ -4,6 +4,7 @@ record of a fork, and answering proofs that the pure checks accept."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -58,7 +59,7 @@ def stores(engine: Engine) -> tuple[RecordStore, SyncStore]:
 
 @pytest.fixture
 def indexer(stores: tuple[RecordStore, SyncStore]) -> Iterator[TlogIndexer]:
-    indexer = TlogIndexer(stores[0], page=2)  # small pages: a catch-up takes several
+    indexer = TlogIndexer(stores[0], page=2, settle_s=0.05)  # small pages: a catch-up takes several
     yield indexer
     indexer.stop()
 
@@ -162,3 +163,72 @@ def test_tree_grows_after_a_burst_of_records_to_all_of_them(
             tlog.verify_inclusion(leaves[index], index, size, proof, root)
     finally:
         indexer.stop()
+
+
+def test_records_that_trickle_in_are_indexed_together_after_the_settle_time(
+    stores: tuple[RecordStore, SyncStore], federation: Federation
+) -> None:
+    """Each record of a trickle is stored and forwarded at once; the tree grows by all of them
+    in one step, TLOG_SETTLE_S after the first (here 0.5 s), not once per record."""
+    _, sync = stores
+    log = verified_log(federation, 5)
+    indexer = TlogIndexer(stores[0], settle_s=0.5)
+    sizes: list[int] = []
+
+    def grown_to_all() -> bool:
+        sizes.append(indexer.trees.size(KEY))
+        return sizes[-1] == len(log)
+
+    indexer.start()
+    try:
+        for record in log:
+            sync.append_synced([record], "relay", 0)
+        assert indexer.wait_until(grown_to_all, WAIT_S)
+        assert set(sizes) == {0, len(log)}
+    finally:
+        indexer.stop()
+
+
+def test_a_burst_whose_commits_come_seconds_apart_is_indexed_after_its_end(
+    stores: tuple[RecordStore, SyncStore], federation: Federation
+) -> None:
+    """A catch-up commits up to 20,000 records at once, seconds apart on a busy machine: once
+    the indexer has seen such a gap it waits twice that long for the next commit, so the
+    tree grows once after the burst, not between its commits (here settle 0.1 s, commits of
+    TLOG_BURST records 0.3 s apart: spacing them is the input under test)."""
+    _, sync = stores
+    log = verified_log(federation, 4 * TLOG_BURST)
+    indexer = TlogIndexer(stores[0], page=len(log), settle_s=0.1)
+    sizes: list[int] = []
+
+    def grown_to_all() -> bool:
+        sizes.append(indexer.trees.size(KEY))
+        return sizes[-1] == len(log)
+
+    spacing = threading.Event()
+    indexer.start()
+    try:
+        for at in range(0, len(log), TLOG_BURST):
+            if at:
+                spacing.wait(0.3)
+            sync.append_synced(log[at : at + TLOG_BURST], "relay", 0)
+        assert indexer.wait_until(grown_to_all, WAIT_S)
+        assert set(sizes) <= {0, TLOG_BURST, len(log)}
+    finally:
+        indexer.stop()
+
+
+def test_touched_since_names_the_logs_of_a_page_of_records_and_its_last_pos(
+    stores: tuple[RecordStore, SyncStore], federation: Federation
+) -> None:
+    store, sync = stores
+    membership = Membership(federation.charter)
+    us = verified_log(federation, 3)
+    uk = [check_envelope(signed_record(federation, 1, "", origin="uk-aisi"), membership)]
+    sync.append_synced(us[:2], "relay", 0)
+    sync.append_synced(uk, "relay", 0)
+    sync.append_synced(us[2:], "relay", 0)
+    trees, last = TlogStore(store), store.max_pos()
+    assert trees.touched_since(0, 10) == ({KEY, ("uk-aisi", "")}, last)
+    assert trees.touched_since(0, 2) == ({KEY}, last - 2)
+    assert trees.touched_since(last, 10) == (set(), last)

@@ -142,12 +142,14 @@ gets one checkpoint per interval, of its size then."""
 # --- log trees' cost ---
 
 TLOG_BURST = 1000
-"""Records stored since the tree indexer last looked (or within one TLOG_SETTLE_S) that make it
-wait: a catch-up or a batch publish is pouring in, and the trees grow after it."""
+"""Records waiting for the tree indexer that make a burst (a catch-up, a batch publish): it
+waits for the burst to end (see TLOG_SETTLE_S), and the trees grow after it."""
 
 TLOG_SETTLE_S = 1.0
-"""How long the tree indexer waits, while a burst pours in, before looking again (longer than
-the time between two commits of a catch-up, up to 20,000 records each)."""
+"""How long the tree indexer waits after an append before it grows the trees, so that records
+that trickle in are indexed together and none waits for tree work on its way. After a burst it
+waits for a quiet time of at least this, and of twice the longest gap between the burst's
+appends (a catch-up commits up to 20,000 records at once)."""
 
 TLOG_MAX_DEFER_S = 60.0
 """The longest the tree indexer waits for a burst to end: under steady heavy load the trees
@@ -196,3 +198,11 @@ COSIGN_RETRY_FIRST_S = 1.0
 """After a partner in a log's audience did not cosign (down, or it does not hold the log's
 records yet, so cannot tell it is in the audience), the origin asks again after this long,
 doubling up to CHECKPOINT_REFRESH_S."""
+
+# --- treecost: the tree indexer's wait for a burst to end ---
+
+TLOG_BURST_GAP_MAX_S = 10.0
+"""The longest time between the append before a burst's first and that first append that the
+tree indexer still counts as a gap within the burst (the burst then ends after a quiet time of
+twice the longest gap): a catch-up at 2,000 records/s commits its 20,000-record transactions
+10 s apart, and a burst on an idle node waits at most 2 * 10 s for its end."""

@@ -116,14 +116,6 @@ def stored_hashes_for_leaf(n: int, leaf: bytes, reader: HashReader) -> list[byte
     return out
 
 
-def frontier_indexes(size: int) -> list[int]:
-    """Stored indexes of the complete subtrees that make up a tree of `size` leaves, largest
-    first: every stored hash that appending further leaves reads (see
-    `stored_hashes_for_leaf`), so a store can read them once for a batch of appends."""
-    _check_size(size, "tree size")
-    return _pieces(0, size)
-
-
 def _pieces(lo: int, hi: int) -> list[int]:
     """Stored indexes of the complete subtrees that make up leaves [lo, hi), left to right
     (largest first). lo is a multiple of every piece's width, as in every range RFC 6962's

@@ -52,9 +52,10 @@ class NodeConfig:
     join_request_burst: int = JOIN_REQUEST_BURST
     log_trees: bool = False
     """Keep each log's Merkle tree and sign checkpoints of this institute's logs (GetCheckpoint,
-    GetProof, tlog-proofs in bundles). Off by default for now: with it on, `make bench` kept
-    catchup_ratio and publish_ratio (the indexer grows the trees after a burst), but
-    relay_catchup_rate fell about 20% and propagation p50 rose from about 4 to 8-12 ms."""
+    GetProof, tlog-proofs in bundles). Off by default for now: with the trees in tiles and
+    the indexer waiting for bursts to end, alternating `make bench` runs on a loaded machine
+    (2026-12-04) kept most figures within 10%, but propagation p50 was 11-12% higher in
+    both sets of runs (docs/transparency.md, item 0)."""
     checkpoint_refresh_s: float = CHECKPOINT_REFRESH_S
     """How often an idle log's checkpoint is signed again and its witnesses asked to cosign it
     again (their cosignature times show it is fresh)."""

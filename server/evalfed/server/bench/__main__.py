@@ -104,7 +104,10 @@ def _sqlite_figures(
         put("catchup_cpu_us", caught_up.cpu_us, "µs/record")
         put("catchup_cpu_ratio", (between.cpu_us + after.cpu_us) / 2 / caught_up.cpu_us, "ratio")
         put("catchup_peak_rss_mb", caught_up.node.peak_rss_mb(), "MiB")
-        put("relay_catchup_rate", measures.relay_catchup(net, origin, records), "records/s")
+        relayed = measures.relay_catchup(net, origin, records)
+        put("relay_catchup_rate", relayed.rate, "records/s")
+        if log_trees:
+            put("tree_lag_relay_s", measures.tree_lag(net, relayed.nodes, records), "s")
         p50, p99 = measures.propagation(net, origin, caught_up.node)
         put("propagation_ms_p50", p50, "ms")
         put("propagation_ms_p99", p99, "ms")

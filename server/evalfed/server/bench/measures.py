@@ -141,7 +141,14 @@ def tree_lag(net: BenchNetwork, nodes: list[NodeProcess], count: int) -> float:
     return time.perf_counter() - started
 
 
-def relay_catchup(net: BenchNetwork, source: NodeProcess, count: int) -> float:
+class RelayCatchUp(NamedTuple):
+    rate: float
+    """Records per second."""
+    nodes: list[NodeProcess]
+    """The relay B and the end node C."""
+
+
+def relay_catchup(net: BenchNetwork, source: NodeProcess, count: int) -> RelayCatchUp:
     """Records/s for an empty node C to catch up through an empty relay B (A - B - C)."""
     relay = net.node("uk-aisi", "relay-b")
     end = net.node("ca-aisi", "relay-c", peers=(relay.address,))
@@ -149,7 +156,7 @@ def relay_catchup(net: BenchNetwork, source: NodeProcess, count: int) -> float:
         started = time.perf_counter()
         client.update_peers([source.address], [])
     net.wait_for_count(end, "us-aisi", count, TIMEOUT_S)
-    return count / (time.perf_counter() - started)
+    return RelayCatchUp(count / (time.perf_counter() - started), [relay, end])
 
 
 def propagation(

@@ -122,12 +122,15 @@ tlog_trees = Table(
     Index("ux_tlog_trees_log", "origin", "lane", unique=True),
 )
 
-tlog_hashes = Table(
-    "tlog_hashes",
+# A tree's hashes in tiles of up to 256 (evalfed.core.tlog_tiles, C2SP tlog-tiles): the
+# hashes of tile (level, n), concatenated; a partial tile is rewritten as the tree grows.
+tlog_tiles = Table(
+    "tlog_tiles",
     metadata,
     Column("tree", Pos, primary_key=True),
-    Column("idx", BigInteger, primary_key=True),
-    Column("hash", LargeBinary(32), nullable=False),
+    Column("level", SmallInteger, primary_key=True),
+    Column("n", BigInteger, primary_key=True),
+    Column("hashes", LargeBinary, nullable=False),
 )
 
 # The latest checkpoint this node signed of one of its own logs (a C2SP signed note).

@@ -1,4 +1,4 @@
-"""Each log's Merkle tree in the database: its stored hashes (evalfed.core.tlog's layout), and
+"""Each log's Merkle tree in the database: its hashes in tiles (evalfed.core.tlog_tiles), and
 a `HashReader` that answers a tree hash or a proof with one query.
 
 A tree covers its log's gap-free prefix only (seq 1 is leaf 0), and grows in seq order, in
@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from evalfed.core import tlog
 from evalfed.core.errors import NotFoundError
 from evalfed.core.records import LogKey
 from evalfed.core.timeutil import now_us
-from evalfed.server.storage.schema import logs, records, tlog_checkpoints, tlog_hashes, tlog_trees
+from evalfed.core.tlog_tiles import TileHashReader, TileKey, grow_tiles, partial_tiles
+from evalfed.server.storage.schema import logs, records, tlog_checkpoints, tlog_tiles, tlog_trees
 from evalfed.server.storage.store import RecordStore, bulk_insert, log_params
 
 
@@ -50,11 +51,15 @@ _BEHIND = (
         | (logs.c.forked & ~func.coalesce(tlog_trees.c.forked, False))
     )
 )
-_TOUCHED = (
+_PAGE = (
     select(records.c.pos, records.c.origin, records.c.lane)
     .where(records.c.pos > bindparam("after_pos"))
     .order_by(records.c.pos)
     .limit(bindparam("page"))
+    .subquery()
+)
+_TOUCHED = select(_PAGE.c.origin, _PAGE.c.lane, func.max(_PAGE.c.pos).label("pos")).group_by(
+    _PAGE.c.origin, _PAGE.c.lane
 )
 _LEAVES = (
     select(records.c.seq, records.c.id)
@@ -66,11 +71,13 @@ _LEAVES = (
     )
     .order_by(records.c.seq, records.c.pos)
 )
-_HASHES = select(tlog_hashes.c.idx, tlog_hashes.c.hash).where(
-    tlog_hashes.c.tree == bindparam("tree"),
-    tlog_hashes.c.idx.in_(bindparam("indexes", expanding=True)),
+_AT_TILES = (
+    tlog_tiles.c.tree == bindparam("tree"),
+    tuple_(tlog_tiles.c.level, tlog_tiles.c.n).in_(bindparam("tiles", expanding=True)),
 )
-_HASH_COLUMNS = ("tree", "idx", "hash")
+_TILES = select(tlog_tiles.c.level, tlog_tiles.c.n, tlog_tiles.c.hashes).where(*_AT_TILES)
+_DROP_TILES = delete(tlog_tiles).where(*_AT_TILES)
+_TILE_COLUMNS = ("tree", "level", "n", "hashes")
 _SET_TREE = (
     update(tlog_trees)
     .where(tlog_trees.c.id == bindparam("tree"))
@@ -99,39 +106,31 @@ class StoredCheckpoint:
     note: bytes
 
 
-class DbHashReader:
-    """The stored hashes of one tree, read in one query per call."""
+class DbTileReader:
+    """The tiles of one tree, read in one query per call."""
 
     def __init__(self, engine: Engine, tree: int) -> None:
         self.engine = engine
         self.tree = tree
 
-    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+    def read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
         with self.engine.connect() as conn:
-            return read_stored(conn, self.tree, indexes)
+            return read_tiles(conn, self.tree, keys)
 
 
-def read_stored(conn: Connection, tree: int, indexes: Sequence[int]) -> list[bytes]:
-    """The stored hashes of `tree` at these indexes, in their order, in one query."""
-    if not indexes:
-        return []
-    rows = conn.execute(_HASHES, {"tree": tree, "indexes": sorted(set(indexes))})
-    got = {int(idx): bytes(value) for idx, value in rows}
-    missing = [index for index in indexes if index not in got]
-    if missing:
-        raise NotFoundError(f"no stored hash at index {missing[0]} of tree {tree}")
-    return [got[index] for index in indexes]
+class DbHashReader(TileHashReader):
+    """The stored hashes of one tree, from its tiles, read in one query per call."""
+
+    def __init__(self, engine: Engine, tree: int) -> None:
+        super().__init__(DbTileReader(engine, tree))
 
 
-class _Pending:
-    """Hashes about to be stored, over the tree's frontier read once: what the appends of a
-    batch read (`tlog.stored_hashes_for_leaf` reads only frontier hashes)."""
-
-    def __init__(self, frontier: dict[int, bytes]) -> None:
-        self.hashes = frontier
-
-    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
-        return [self.hashes[index] for index in indexes]
+def read_tiles(conn: Connection, tree: int, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
+    """The tiles of `tree` at these keys that are stored, in one query."""
+    if not keys:
+        return {}
+    rows = conn.execute(_TILES, {"tree": tree, "tiles": list(keys)})
+    return {(int(level), int(n)): bytes(hashes) for level, n, hashes in rows}
 
 
 class TlogStore:
@@ -195,7 +194,7 @@ class TlogStore:
             rows = conn.execute(_TOUCHED, {"after_pos": after_pos, "page": page}).all()
         if not rows:
             return set(), after_pos
-        return {(row.origin, row.lane) for row in rows}, int(rows[-1].pos)
+        return {(row.origin, row.lane) for row in rows}, max(int(row.pos) for row in rows)
 
     def extend(self, key: LogKey, page: int) -> tuple[int, int, bool]:
         """Appends up to `page` leaves to the log's tree, in seq order up to its gap-free seq,
@@ -209,34 +208,24 @@ class TlogStore:
             complete, forked = int(log_row.complete_seq), bool(log_row.forked)
             size = 0 if tree_row is None else int(tree_row.size)
             upto = min(complete, size + page)
-            leaves: list[str] = []
-            known: dict[int, bytes] = {}
+            leaves: list[bytes] = []
+            partial: dict[TileKey, bytes] = {}
             if upto > size and tree_row is not None:
-                frontier = tlog.frontier_indexes(size)
-                stored = read_stored(conn, int(tree_row.id), frontier)
-                known = dict(zip(frontier, stored, strict=True))
+                edges = [tile for tile, _ in partial_tiles(size)]
+                partial = read_tiles(conn, int(tree_row.id), edges)
             if upto > size:
                 next_seq = size + 1
                 for seq, record_id in conn.execute(
                     _LEAVES, {**params, "after_seq": size, "upto_seq": upto}
-                ):
+                ).all():
                     if seq == next_seq:
-                        leaves.append(record_id)
+                        leaves.append(tlog.leaf_hash(bytes.fromhex(record_id)))  # a stored id
                         next_seq += 1
                     elif seq != next_seq - 1:
                         break  # a gap below the gap-free seq cannot be; stop at it anyway
         if tree_row is not None and not leaves and forked == bool(tree_row.forked):
             return size, size, False
-        pending = _Pending(known)
-        rows: list[tuple[int, bytes]] = []
-        count = tlog.stored_hash_count(size)
-        for n, record_id in enumerate(leaves, start=size):
-            for offset, value in enumerate(
-                tlog.stored_hashes_for_leaf(n, tlog.record_leaf_hash(record_id), pending)
-            ):
-                pending.hashes[count + offset] = value
-                rows.append((count + offset, value))
-            count = tlog.stored_hash_count(n + 1)
+        tiles = grow_tiles(size, partial, leaves)
         new_size = size + len(leaves)
         with self.store.write_lock, self.engine.begin() as conn:
             if tree_row is None:
@@ -248,6 +237,10 @@ class TlogStore:
             else:
                 tree = int(tree_row.id)
                 conn.execute(_SET_TREE, {"tree": tree, "new_size": new_size, "new_forked": forked})
-            if rows:
-                bulk_insert(conn, tlog_hashes.name, _HASH_COLUMNS, [(tree, *row) for row in rows])
+            rewritten = [tile for tile in partial if tile in tiles]
+            if rewritten:
+                conn.execute(_DROP_TILES, {"tree": tree, "tiles": rewritten})
+            if tiles:
+                rows = [(tree, level, n, hashes) for (level, n), hashes in tiles.items()]
+                bulk_insert(conn, tlog_tiles.name, _TILE_COLUMNS, rows)
         return size, new_size, new_size < complete
