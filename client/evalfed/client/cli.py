@@ -31,6 +31,7 @@ from evalfed.client.cli_common import (
     node_args,
     out,
     read_charter,
+    read_text_file,
     show,
 )
 from evalfed.client.compare import compare_rows, header_of, signature_checks
@@ -344,10 +345,10 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     charter = verify_charter(envelope_from_json(read_charter(args.federation), "the charter"))
-    bundle = bundle_from_json(_read_text(args.bundle, "the bundle"))
+    bundle = bundle_from_json(read_text_file(args.bundle, "the bundle"))
     policy = None
     if args.witness_policy:
-        policy = parse_policy(_read_text(args.witness_policy, "the witness policy"))
+        policy = parse_policy(read_text_file(args.witness_policy, "the witness policy"))
     verified = verify_bundle(bundle, charter)
     signed = verify_bundle_proof(bundle, charter, verified, policy.verifiers() if policy else ())
     check_bundle_split_views(bundle, charter, verified)
@@ -397,13 +398,6 @@ def _witnessed(policy: WitnessPolicy, signed: SignedCheckpoint) -> int:
         markup=False,
     )
     return 1
-
-
-def _read_text(path: str, what: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
 def cmd_status(args: argparse.Namespace) -> int:

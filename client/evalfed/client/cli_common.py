@@ -56,10 +56,15 @@ def pinned_federation(args: argparse.Namespace) -> Membership | None:
 
 
 def read_charter(path: str) -> str:
+    return read_text_file(path, "the federation file")
+
+
+def read_text_file(path: str, what: str) -> str:
+    """A file's text; a file that cannot be read is an InvalidInputError naming `what`."""
     try:
         return Path(path).read_text()
     except OSError as exc:
-        raise InvalidInputError(f"cannot read the federation file {path}: {exc.strerror}") from None
+        raise InvalidInputError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
 def node_args(parser: argparse.ArgumentParser, key_required: bool = True) -> None:

@@ -14,6 +14,7 @@ from evalfed.client.cli_common import (
     node_args,
     out,
     read_charter,
+    read_text_file,
     show,
 )
 from evalfed.client.node_client import NodeClient
@@ -79,11 +80,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _read_request(path: str) -> Envelope:
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read the join request {path}: {exc.strerror}") from None
-    return envelope_from_json(text, "the join request")
+    return envelope_from_json(read_text_file(path, "the join request"), "the join request")
 
 
 def cmd_endorse(args: argparse.Namespace) -> int:
