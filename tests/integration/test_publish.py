@@ -16,6 +16,7 @@ from evalfed.core.errors import (
 )
 from evalfed.core.limits import MAX_PUBLISH_BATCH
 from evalfed.core.records import audience_from_text, parse_record, record_id, record_lane
+from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.node_pb2 import PublishRequest, QueryRequest
 from evalfed.v1.node_pb2_grpc import NodeStub
 from evalfed.v1.record_pb2 import Record
@@ -159,6 +160,41 @@ def test_conflicting_head_gets_failed_precondition_with_head(
         NodeStub(us_client.connection.channel(signer)).Publish(PublishRequest(envelopes=[rival]))
     assert raw.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert us_client.head().seq == 1
+
+
+def test_pipelined_batches_that_arrive_out_of_order_are_all_stored(
+    us_client: NodeClient, federation: Federation
+) -> None:
+    """A publisher sends batch k+1 before batch k is answered: a small batch k+1 is checked
+    before a large batch k and reaches the store first. The node keeps it until batch k is
+    stored instead of refusing it (the publisher would have to sign everything again)."""
+    chain = signed_chain(federation, 400)
+    late_small = us_client.publish_async(chain[300:])
+    early_large = us_client.publish_async(chain[:300])
+    assert [p.seq for p in late_small.result()] == list(range(301, 401))
+    assert [p.seq for p in early_large.result()] == list(range(1, 301))
+    head = us_client.head()
+    assert (head.seq, head.id) == (400, record_id(chain[-1].payload))
+
+
+def test_a_batch_beyond_the_head_with_none_before_it_is_refused(
+    us_client: NodeClient, federation: Federation
+) -> None:
+    """The wait is only for batches still on their way: with none, a gap is a conflict."""
+    chain = signed_chain(federation, 3)
+    with pytest.raises(ConflictError, match="does not extend the head") as caught:
+        us_client.publish(chain[2:])
+    assert caught.value.head_seq == 0
+    assert us_client.head().seq == 0
+
+
+def signed_chain(federation: Federation, count: int) -> list[Envelope]:
+    """US's first `count` records, each following the one before."""
+    chain: list[Envelope] = []
+    for seq in range(1, count + 1):
+        prev = record_id(chain[-1].payload) if chain else ""
+        chain.append(signed(federation, seq, prev, value=seq / count))
+    return chain
 
 
 def test_publisher_retries_when_head_moves(us_client: NodeClient, federation: Federation) -> None:

@@ -35,12 +35,16 @@ class PermissionDeniedError(EvalfedError):
 
 
 class ConflictError(EvalfedError):
-    """The request does not fit the current state (e.g. a stale log head)."""
+    """The request does not fit the current state (e.g. a stale log head). `ahead`: a record
+    starts beyond its lane's head, which a batch still on its way may fill."""
 
-    def __init__(self, message: str, head_seq: int = 0, head_id: str = "") -> None:
+    def __init__(
+        self, message: str, head_seq: int = 0, head_id: str = "", ahead: bool = False
+    ) -> None:
         super().__init__(message)
         self.head_seq = head_seq
         self.head_id = head_id
+        self.ahead = ahead
 
 
 class ChainError(EvalfedError):

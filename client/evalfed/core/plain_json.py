@@ -15,7 +15,8 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -34,15 +35,6 @@ _INTEGERS = frozenset(
         FieldDescriptor.TYPE_SFIXED64,
     }
 )
-_PLAIN_TYPES: dict[int, tuple[type, ...]] = {
-    **{kind: (int,) for kind in _INTEGERS},
-    FieldDescriptor.TYPE_DOUBLE: (int, float),
-    FieldDescriptor.TYPE_STRING: (str,),
-    FieldDescriptor.TYPE_BOOL: (bool,),
-}
-"""Scalar field types whose JSON values the constructor takes as they are (exact types: a
-bool is not taken as a number, as ParseDict does not). Not `float`, whose range the
-constructor does not check as ParseDict does."""
 _WELL_KNOWN_PREFIX = "google.protobuf."
 _DECIMAL = re.compile(r"-?[0-9]{1,20}")
 """An integer in a string as ParseDict reads it (int() would also take "1_000" or " 1")."""
@@ -55,22 +47,31 @@ def plain_kwargs(data: Any, kind: type[Message]) -> dict[str, Any] | None:
     return _plain_message(data, descriptor)
 
 
+Convert = Callable[[Any], Any]
+"""A JSON value to its constructor argument, or None when it is not plain."""
+
+
+class _Field(NamedTuple):
+    name: str
+    oneof: str | None
+    convert: Convert
+
+
 def _plain_message(data: Any, descriptor: Descriptor) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return None
-    by_name = descriptor.fields_by_name
-    by_json = _json_names(descriptor)
+    fields = _fields_of(descriptor)
     kwargs: dict[str, Any] = {}
     oneofs: set[str] = set()
     for key, value in data.items():
-        field = by_name.get(key) or by_json.get(key)
+        field = fields.get(key)
         if field is None or field.name in kwargs:
             return None
-        if field.containing_oneof is not None:
-            if field.containing_oneof.name in oneofs:
+        if field.oneof is not None:
+            if field.oneof in oneofs:
                 return None
-            oneofs.add(field.containing_oneof.name)
-        plain = _plain_field(value, field)
+            oneofs.add(field.oneof)
+        plain = field.convert(value)
         if plain is None:
             return None
         kwargs[field.name] = plain
@@ -78,41 +79,93 @@ def _plain_message(data: Any, descriptor: Descriptor) -> dict[str, Any] | None:
 
 
 @functools.cache
-def _json_names(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
-    return {field.json_name: field for field in descriptor.fields}
+def _fields_of(descriptor: Descriptor) -> dict[str, _Field]:
+    """Each field by its JSON name and by its name (the name wins), with its converter: built
+    once a message type, so that reading a file looks nothing up in the descriptors."""
+    fields: dict[str, _Field] = {}
+    for field in descriptor.fields:
+        oneof = field.containing_oneof
+        planned = _Field(field.name, oneof.name if oneof else None, _field_converter(field))
+        fields[field.json_name] = planned
+    for field in descriptor.fields:
+        fields[field.name] = fields[field.json_name]
+    return fields
 
 
-def _plain_field(value: Any, field: FieldDescriptor) -> Any:
+def _field_converter(field: FieldDescriptor) -> Convert:
     message = field.message_type
     if message is not None and message.GetOptions().map_entry:
-        return _plain_map(value, message)
-    if field.is_repeated:
+        return _map_converter(message)
+    item = _value_converter(field)
+    if not field.is_repeated:
+        return item
+
+    def repeated(value: Any) -> list[Any] | None:
         if not isinstance(value, list):
             return None
-        items = [_plain_value(item, field) for item in value]
-        return None if any(item is None for item in items) else items
-    return _plain_value(value, field)
+        items = [item(each) for each in value]
+        return None if any(each is None for each in items) else items
+
+    return repeated
 
 
-def _plain_value(value: Any, field: FieldDescriptor) -> Any:
+def _value_converter(field: FieldDescriptor) -> Convert:
     message = field.message_type
     if message is not None:
         if message.full_name.startswith(_WELL_KNOWN_PREFIX):
-            return None
-        return _plain_message(value, message)
-    kinds = _PLAIN_TYPES.get(field.type)
-    if kinds is None:
-        return None
-    if type(value) is str and field.type in _INTEGERS and _DECIMAL.fullmatch(value):
-        return int(value)  # the mapping writes 64-bit integers as strings
-    if type(value) not in kinds:
-        return None
-    return None if type(value) is float and not math.isfinite(value) else value
+            return _not_plain
+        return functools.partial(_plain_message, descriptor=message)
+    if field.type in _INTEGERS:
+        return _integer
+    return _SCALARS.get(field.type, _not_plain)
 
 
-def _plain_map(value: Any, entry: Descriptor) -> dict[str, Any] | None:
+def _map_converter(entry: Descriptor) -> Convert:
     key_field, value_field = entry.fields_by_name["key"], entry.fields_by_name["value"]
-    if not isinstance(value, dict) or key_field.type != FieldDescriptor.TYPE_STRING:
-        return None
-    plain = {key: _plain_value(item, value_field) for key, item in value.items()}
-    return None if any(item is None for item in plain.values()) else plain
+    if key_field.type != FieldDescriptor.TYPE_STRING:
+        return _not_plain
+    item = _value_converter(value_field)
+
+    def plain_map(value: Any) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            return None
+        plain = {key: item(each) for key, each in value.items()}
+        return None if any(each is None for each in plain.values()) else plain
+
+    return plain_map
+
+
+def _not_plain(value: Any) -> None:
+    return None
+
+
+def _integer(value: Any) -> int | None:
+    if type(value) is int:
+        return value
+    if type(value) is str and _DECIMAL.fullmatch(value):
+        return int(value)  # the mapping writes 64-bit integers as strings
+    return None
+
+
+def _double(value: Any) -> float | int | None:
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return value
+    return None
+
+
+def _string(value: Any) -> str | None:
+    return value if type(value) is str else None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if type(value) is bool else None
+
+
+_SCALARS: dict[int, Convert] = {
+    FieldDescriptor.TYPE_DOUBLE: _double,
+    FieldDescriptor.TYPE_STRING: _string,
+    FieldDescriptor.TYPE_BOOL: _bool,
+}
+"""Scalar field types whose JSON values the constructor takes as they are (exact types: a
+bool is not taken as a number, as ParseDict does not; no bare NaN or infinity, which ParseDict
+refuses). Not `float`, whose range the constructor does not check as ParseDict does."""

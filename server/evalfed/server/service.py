@@ -37,6 +37,7 @@ from evalfed.server.identity import NodeIdentity
 from evalfed.server.join_limits import JoinRequestLimits
 from evalfed.server.members import MembershipKeeper
 from evalfed.server.pages import page_after
+from evalfed.server.publish_order import PublishOrder
 from evalfed.server.sealing import PositionSealer
 from evalfed.server.storage.store import (
     Appended,
@@ -96,6 +97,7 @@ class NodeService:
         self.join_requests = join_requests or JoinRequestLimits(keeper)
         self.sealer = PositionSealer(identity.key)
         self.page_tokens = PageTokens(self.sealer)
+        self.publishes = PublishOrder()
         self.book: CheckpointBook | None = None
         """The checkpoints held and gossiped, and split-view evidence (set by the node)."""
 
@@ -155,15 +157,18 @@ class NodeService:
                 f"{len(envelopes)} envelopes in one publish, over "
                 f"MAX_PUBLISH_BATCH={MAX_PUBLISH_BATCH}; split the batch"
             )
-        verified = self.verifier.check_all(envelopes)
-        for record in verified:
-            if record.origin != self.institute:
-                raise PermissionDeniedError(
-                    f"this node publishes only {self.institute}'s records, not {record.origin}'s; "
-                    "publish to your own institute's node"
-                )
-        self.keeper.check_heads_named(verified)
-        appended = self.store.append_own(verified, received_from="publish")
+        with self.publishes.admitted():
+            verified = self.verifier.check_all(envelopes)
+            for record in verified:
+                if record.origin != self.institute:
+                    raise PermissionDeniedError(
+                        f"this node publishes only {self.institute}'s records, not "
+                        f"{record.origin}'s; publish to your own institute's node"
+                    )
+            self.keeper.check_heads_named(verified)
+            appended = self.publishes.in_order(
+                lambda: self.store.append_own(verified, received_from="publish")
+            )
         self.keeper.saw(verified)
         return appended
 

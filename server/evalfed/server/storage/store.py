@@ -517,6 +517,7 @@ class RecordStore:
                         f"(seq {seq}, id {head_id[:16] or '-'}); read the head and sign again",
                         seq,
                         head_id,
+                        ahead=verified.seq > seq + 1 and seq == old_heads[key].seq,
                     )
                 if key[1] != MEMBERS_LANE:
                     check_issued_after(verified.facts.issued_at_us, head_issued, origin, seq + 1)
