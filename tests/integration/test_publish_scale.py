@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from evalfed.client.node_client import NodeClient
+from evalfed.client.publish_files import PARALLEL_READ_MIN
+from evalfed.core.limits import MAX_PAYLOAD_BYTES
 from tests.conftest import Federation, run_cli
 
 FILES = 20_000
@@ -99,3 +101,27 @@ def test_an_unreadable_file_among_many_is_refused_and_the_others_published(
     assert len(out.split()) == 5
     assert "published 5, skipped (already published) 0, refused 1" in err
     assert f"refused {folder / 'result-00003.json'}: " in err
+
+
+@pytest.mark.timeout(120)
+def test_a_file_the_node_refuses_mid_stream_is_named_and_the_rest_published(
+    node: object, cli_env: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The node refuses a whole batch for one record it will not take (here a payload over
+    MAX_PAYLOAD_BYTES, which reading does not check): the batch is published again in halves
+    until the refusal names that file, and the stream goes on to the files after it."""
+    folder = tmp_path / "results"
+    count = PARALLEL_READ_MIN + 300
+    write_results(folder, count)
+    oversized = folder / "result-00400.json"
+    result = json.loads(oversized.read_text())
+    result["notes"] = "x" * MAX_PAYLOAD_BYTES
+    oversized.write_text(json.dumps(result))
+
+    code, out, err = run_cli(capsys, "publish", str(folder))
+
+    assert code == 1, err[-2000:]
+    assert f"published {count - 1}, skipped (already published) 0, refused 1" in err
+    assert f"refused {oversized}: " in err and "MAX_PAYLOAD_BYTES" in err
+    assert len(out.split()) == count - 1
+    assert stored_seqs(node, cli_env) == count - 1

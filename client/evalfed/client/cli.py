@@ -40,7 +40,7 @@ from evalfed.client.importers import Imported, load_results
 from evalfed.client.importers.helm import is_run_folder
 from evalfed.client.node_client import NodeClient
 from evalfed.client.pivot import pivot
-from evalfed.client.publish_files import Tally, in_chunks, publish_chunk, read_ahead
+from evalfed.client.publish_files import Tally, publish_reads, read_ahead
 from evalfed.client.publisher import Outcome
 from evalfed.core.binding import node_key_of, verify_binding
 from evalfed.core.bundles import check_bundle_split_views, verify_bundle, verify_bundle_proof
@@ -238,8 +238,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
                 clients.append(stack.enter_context(connect(args)))
             return clients[0]
 
-        for chunk in in_chunks(read_ahead(sources, _load, lambda: advance(reading))):
-            publish_chunk(client, chunk, audience, embargo, tally)
+        reads = read_ahead(sources, _load, lambda: advance(reading))
+        publish_reads(client, reads, audience, embargo, tally, expected=len(sources))
     err.print(
         f"published {tally.published}, skipped (already published) {tally.skipped}, "
         f"refused {len(tally.refused)}",

@@ -8,15 +8,17 @@ body from the same institute) is reported as existing and not published again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from evalfed.client.node_client import NodeClient, PublishCall, require_key
-from evalfed.core.errors import ConflictError
+from evalfed.core.errors import ConflictError, EvalfedError
 from evalfed.core.limits import MAX_PUBLISH_BATCH
 from evalfed.core.records import (
     LANE_SALT_BYTES,
@@ -32,6 +34,8 @@ from evalfed.core.timeutil import now_us, timestamp_of_us
 from evalfed.core.validate import check_result
 from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
+
+T = TypeVar("T")
 
 MAX_CONFLICT_RETRIES = 8
 PUBLISH_IN_FLIGHT = 3
@@ -68,63 +72,223 @@ def new_result_record(
 def publish_records(client: NodeClient, bodies: Sequence[Record]) -> list[Outcome]:
     """Signs and publishes each record (body, audience, embargo set) in order. Every result
     is checked before any is sent."""
-    require_key(client)
     for body in bodies:
         if kind_of(body) == "result":
             check_result(body.result)
-    outcomes: dict[int, Outcome] = {}
-    for attempt in range(MAX_CONFLICT_RETRIES):
-        try:
-            _publish_pipelined(client, bodies, outcomes)
-            return [outcomes[i] for i in range(len(bodies))]
-        except ConflictError:
-            if attempt == MAX_CONFLICT_RETRIES - 1:
-                raise
-            time.sleep(random.uniform(0, 0.05 * 2**attempt))
-    raise AssertionError("unreachable")
+    try:
+        return [o for _, group in publish_groups(client, [(0, bodies)], len(bodies)) for o in group]
+    except RefusedBatchError as exc:
+        raise exc.error from None
 
 
-def _publish_pipelined(
-    client: NodeClient, bodies: Sequence[Record], outcomes: dict[int, Outcome]
-) -> None:
-    """Publishes the bodies not in `outcomes` yet, batch by batch: a batch's results the node
-    holds already are skipped, the rest signed and sent. The client signs batch k+1 while the
-    node checks and stores batch k (the chains continue from the ids we signed, so it need not
-    wait); at most PUBLISH_IN_FLIGHT batches are outstanding."""
-    heads: dict[str, LaneHeadState] = {}
-    in_flight: deque[tuple[list[int], PublishCall]] = deque()
-    first_with: dict[str, int] = {}
-    """Result digest: the first body sent with it in this attempt."""
-    repeats: list[tuple[int, int]] = []
-    todo = [i for i in range(len(bodies)) if i not in outcomes]
-    for batch in publish_batches(todo, bodies):
-        digests = {i: body_digest(bodies[i]) for i in batch if kind_of(bodies[i]) == "result"}
-        existing = client.find_existing([d for d in digests.values() if d not in first_with])
-        to_send = []
-        for i in batch:
-            digest = digests.get(i)
+def _same(item: Item | None, other: Item) -> bool:
+    """Whether `item` is `other` (or None: no body carries that result yet in this run)."""
+    return item is None or (item[0] is other[0] and item[1] == other[1])
+
+
+class RefusedBatchError(EvalfedError):
+    """The node refused a batch for good (not a moved head): `error` says why. `unfinished`:
+    every group taken from the input whose outcomes were not all given yet, in order."""
+
+    def __init__(self, error: EvalfedError, unfinished: list[tuple[Any, Sequence[Record]]]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.unfinished = unfinished
+
+
+def publish_groups(
+    client: NodeClient, groups: Iterable[tuple[T, Sequence[Record]]], expected: int = 0
+) -> Iterator[tuple[T, list[Outcome]]]:
+    """Signs and publishes the records of each group (tag, bodies) in one pipelined stream,
+    and gives each group's outcomes as soon as they and those of every group before it are in.
+    The input is read as the pipeline needs it, so a caller may still be producing it.
+    `expected`: about how many records there will be, so that the last batches shrink.
+
+    Batches hold records of several groups, and a group may span batches. A moved head is
+    dealt with here (re-read, re-signed, at most MAX_CONFLICT_RETRIES times in a row); any
+    other refusal ends the stream with RefusedBatchError, and the groups not taken yet are
+    left in `groups`."""
+    require_key(client)
+    return _Pipeline[T](client, iter(groups), expected).run()
+
+
+class _Group(Generic[T]):
+    """One group of the input, with the outcomes of its bodies so far."""
+
+    def __init__(self, tag: T, bodies: Sequence[Record]) -> None:
+        self.tag = tag
+        self.bodies = bodies
+        self.outcomes: list[Outcome | None] = [None] * len(bodies)
+        self.repeats: dict[int, tuple[_Group[Any], int]] = {}
+        """Bodies whose result an earlier body of this run carries: (its group, its index)."""
+        self.left = len(bodies)
+        """Bodies with no outcome yet."""
+
+    def settle(self, index: int, outcome: Outcome) -> None:
+        if self.outcomes[index] is None:
+            self.left -= 1
+        self.outcomes[index] = outcome
+
+    def repeat(self, index: int, first: tuple[_Group[Any], int]) -> None:
+        self.repeats[index] = first
+        self.left -= 1
+
+    def final(self) -> list[Outcome]:
+        """Each body's outcome, once `left` is 0 (a repeat's is its first's, as existing)."""
+        outcomes: list[Outcome] = []
+        for index, outcome in enumerate(self.outcomes):
+            if index in self.repeats:
+                group, first = self.repeats[index]
+                held = group.outcomes[first]
+                assert held is not None, "a body's first comes before it"
+                outcome = Outcome(held.id, held.seq, True)
+            assert outcome is not None
+            outcomes.append(outcome)
+        return outcomes
+
+
+Item = tuple[_Group[Any], int]
+"""One body: its group and its index there."""
+
+
+class _Pipeline(Generic[T]):
+    """One publishing stream (see `publish_groups`)."""
+
+    def __init__(
+        self, client: NodeClient, groups: Iterator[tuple[T, Sequence[Record]]], expected: int
+    ) -> None:
+        self.client = client
+        self.groups = groups
+        self.expected = expected
+        self.taken = 0
+        self.open: deque[_Group[T]] = deque()
+        """Groups taken from the input whose outcomes were not given yet."""
+        self.cursor: tuple[_Group[T], int] | None = None
+        """The group being cut into batches and its next index."""
+        self.redo: deque[Item] = deque()
+        """Bodies to send again (after a moved head), before any new one."""
+        self.in_flight: deque[tuple[list[Item], PublishCall]] = deque()
+        self.heads: dict[str, LaneHeadState] = {}
+        self.first_with: dict[str, Item] = {}
+        """Result digest: the body that carries it in this run."""
+        self.growing = _growing_limits()
+        self.conflicts = 0
+
+    def run(self) -> Iterator[tuple[T, list[Outcome]]]:
+        while batch := self._next_batch():
+            self._send(batch)
+            while len(self.in_flight) >= PUBLISH_IN_FLIGHT:
+                self._collect()
+            yield from self._finished()
+        while self.in_flight:
+            self._collect()
+            if not self.in_flight and self.redo:  # a moved head: send those again
+                yield from self.run()
+                return
+            yield from self._finished()
+        yield from self._finished()
+
+    def _next_batch(self) -> list[Item]:
+        """Up to the next batch limit of bodies, sent again ones first."""
+        limit = _batch_limit(self.growing, self.expected - self.taken)
+        batch: list[Item] = []
+        size = 0
+        while len(batch) < limit:
+            item = self.redo.popleft() if self.redo else self._next_new()
+            if item is None:
+                break
+            body_size = item[0].bodies[item[1]].ByteSize()
+            if batch and size + body_size > BATCH_PAYLOAD_BYTES:
+                self.redo.appendleft(item)
+                break
+            batch.append(item)
+            size += body_size
+        return batch
+
+    def _next_new(self) -> Item | None:
+        while self.cursor is None or self.cursor[1] >= len(self.cursor[0].bodies):
+            taken = next(self.groups, None)
+            if taken is None:
+                return None
+            tag, bodies = taken
+            group = _Group(tag, bodies)
+            self.open.append(group)
+            self.cursor = (group, 0)
+        group, index = self.cursor
+        self.cursor = (group, index + 1)
+        self.taken += 1
+        return group, index
+
+    def _send(self, batch: list[Item]) -> None:
+        """Skips what the node holds or this run sends already; signs and sends the rest."""
+        digests: dict[int, str] = {}
+        for n, (group, index) in enumerate(batch):
+            body = group.bodies[index]
+            if kind_of(body) == "result":
+                digests[n] = body_digest(body)
+        asked = [d for n, d in digests.items() if _same(self.first_with.get(d), batch[n])]
+        existing = self.client.find_existing(asked)
+        to_send: list[Item] = []
+        for n, (group, index) in enumerate(batch):
+            digest = digests.get(n)
             if digest in existing:
-                outcomes[i] = Outcome(existing[digest], 0, True)
-            elif digest in first_with:
-                repeats.append((i, first_with[digest]))
+                group.settle(index, Outcome(existing[digest], 0, True))
+            elif digest is not None and not _same(self.first_with.get(digest), batch[n]):
+                group.repeat(index, self.first_with[digest])
             else:
                 if digest is not None:
-                    first_with[digest] = i
-                to_send.append(i)
+                    self.first_with[digest] = (group, index)
+                to_send.append((group, index))
         if to_send:
-            envelopes = _sign_chain(client, [bodies[i] for i in to_send], heads)
-            in_flight.append((to_send, client.publish_async(envelopes)))
-        if len(in_flight) >= PUBLISH_IN_FLIGHT:
-            _collect(*in_flight.popleft(), outcomes)
-    while in_flight:
-        _collect(*in_flight.popleft(), outcomes)
-    for i, first in repeats:
-        outcomes[i] = Outcome(outcomes[first].id, outcomes[first].seq, True)
+            bodies = [group.bodies[index] for group, index in to_send]
+            envelopes = _sign_chain(self.client, bodies, self.heads)
+            self.in_flight.append((to_send, self.client.publish_async(envelopes)))
 
+    def _collect(self) -> None:
+        """The oldest batch's outcomes; after a moved head, the later batches' too, and every
+        body of the ones refused goes back to be signed again."""
+        batch, call = self.in_flight.popleft()
+        try:
+            self._record(batch, call)
+            self.conflicts = 0
+        except ConflictError:
+            self.conflicts += 1
+            if self.conflicts >= MAX_CONFLICT_RETRIES:
+                raise
+            again = list(batch)
+            while self.in_flight:
+                later, later_call = self.in_flight.popleft()
+                try:
+                    self._record(later, later_call)
+                except ConflictError:
+                    again += later
+            self.redo.extendleft(reversed(again))
+            self.heads.clear()
+            time.sleep(random.uniform(0, 0.05 * 2**self.conflicts))
+        except EvalfedError as exc:
+            while self.in_flight:  # their records chain on the refused ones': let them end
+                with contextlib.suppress(EvalfedError):
+                    self._record(*self.in_flight.popleft())
+            raise RefusedBatchError(exc, [(g.tag, g.bodies) for g in self.open]) from None
 
-def _collect(batch: list[int], call: PublishCall, outcomes: dict[int, Outcome]) -> None:
-    for i, published in zip(batch, call.result(), strict=True):
-        outcomes[i] = Outcome(published.id, published.seq, published.existed)
+    @staticmethod
+    def _record(batch: list[Item], call: PublishCall) -> None:
+        for (group, index), published in zip(batch, call.result(), strict=True):
+            group.settle(index, Outcome(published.id, published.seq, published.existed))
+
+    def _finished(self) -> Iterator[tuple[T, list[Outcome]]]:
+        """The groups at the front whose outcomes are all in."""
+        while self.open and self.open[0].left == 0 and self._past(self.open[0]):
+            group = self.open.popleft()
+            yield group.tag, group.final()
+
+    def _past(self, group: _Group[T]) -> bool:
+        """Whether every body of `group` has been taken from the input."""
+        return (
+            self.cursor is None
+            or self.cursor[0] is not group
+            or self.cursor[1] >= len(group.bodies)
+        )
 
 
 def publish_batches(indexes: list[int], bodies: Sequence[Record]) -> Iterator[list[int]]:
@@ -141,12 +305,17 @@ def publish_batches(indexes: list[int], bodies: Sequence[Record]) -> Iterator[li
             yield current
             current, size = [], 0
         if not current:
-            half_left = (len(indexes) - position) // 2
-            limit = min(next(growing), max(FIRST_BATCH_RECORDS, half_left))
+            limit = _batch_limit(growing, len(indexes) - position)
         current.append(i)
         size += body_size
     if current:
         yield current
+
+
+def _batch_limit(growing: Iterator[int], left: int) -> int:
+    """The next batch's size limit: the next of `growing`, or half the `left` (expected
+    records not batched yet) when that is smaller, but never under FIRST_BATCH_RECORDS."""
+    return min(next(growing), max(FIRST_BATCH_RECORDS, left // 2))
 
 
 def _growing_limits() -> Iterator[int]:

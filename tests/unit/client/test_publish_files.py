@@ -1,4 +1,4 @@
-"""Reading ahead, chunking, and finding the file a refused run is about."""
+"""Reading ahead, and finding the file a refused run is about."""
 
 from __future__ import annotations
 
@@ -8,13 +8,7 @@ import pytest
 
 from evalfed.client import publish_files
 from evalfed.client.importers import Imported
-from evalfed.client.publish_files import (
-    PARALLEL_READ_MIN,
-    Tally,
-    in_chunks,
-    publish_chunk,
-    read_ahead,
-)
+from evalfed.client.publish_files import PARALLEL_READ_MIN, Tally, publish_split, read_ahead
 from evalfed.client.publisher import Outcome
 from evalfed.core.errors import EvalfedError, InvalidInputError
 from evalfed.v1.record_pb2 import Audience, Record
@@ -56,11 +50,6 @@ def test_many_files_are_read_in_worker_processes_in_order() -> None:
             )
 
 
-def test_chunks_close_at_the_record_count_and_keep_a_file_together() -> None:
-    reads = [(Path(f"f{i}"), imported(f"f{i}") * 3) for i in range(10)]
-    assert [len(c) for c in in_chunks(reads, max_records=7)] == [3, 3, 3, 1]
-
-
 def test_a_refused_run_is_split_until_the_refusal_names_its_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -82,9 +71,9 @@ def test_a_refused_run_is_split_until_the_refusal_names_its_file(
         lambda _item, outcome: published.append(outcome.id),
         lambda source, exc: refused.append((source, str(exc))),
     )
-    chunk = [(Path(n), load(Path(n))) for n in names]
+    files = [(Path(n), imported(n)) for n in names]
 
-    publish_chunk(lambda: object(), chunk, Audience(), None, tally)  # type: ignore[arg-type,return-value]
+    publish_split(lambda: object(), files, Audience(), None, tally)  # type: ignore[arg-type,return-value]
 
     assert refused == [(Path("refused"), "the node will not take task `refused`")]
     assert published == [n for n in names if n != "refused"]

@@ -8,6 +8,7 @@ its keys; text that is not JSON may still be a native result in YAML.
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -46,19 +47,13 @@ result file, that parse is used. Anything else is streamed as larger files are."
 
 def read_any(path: Path) -> list[Imported]:
     """Every result in `path`, by what the content is."""
-    try:
-        status = path.stat()
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path} does not exist") from None
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
-    if stat.S_ISDIR(status.st_mode):
+    is_folder, start = _read_start(path)
+    if is_folder:
         if is_run_folder(path):
             return load_helm(path)
         raise not_recognized(
             path, f"it is a folder without {RUN_SPEC} and {STATS}, so not a HELM run folder"
         )
-    start = _read_start(path, status.st_size)
     if start[:4] in ZIP_SIGNATURES:
         return load_inspect_eval(path)
     if len(start) <= WHOLE_READ_BYTES and (native := _native_object(start)) is not None:
@@ -72,15 +67,29 @@ def read_any(path: Path) -> list[Imported]:
     return _read_json(path, head)
 
 
-def _read_start(path: Path, size: int) -> bytes:
-    """The file's first WHOLE_READ_BYTES + 1 bytes (all of a small file), its `size` as
-    stat gave it (reading asks for no more than that and one byte, so that a small file's read
-    makes no buffer of WHOLE_READ_BYTES: 20 µs a file)."""
+def _read_start(path: Path) -> tuple[bool, bytes]:
+    """Whether `path` is a folder, else the file's first WHOLE_READ_BYTES + 1 bytes (all of a
+    small file). One open, fstat, read and close: pathlib's stat and open took twice as long
+    (7.5 against 15 µs), and reading into a buffer of WHOLE_READ_BYTES, 20 µs more."""
     try:
-        with path.open("rb") as stream:
-            return stream.read(min(size, WHOLE_READ_BYTES) + 1)
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path} does not exist") from None
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
+            return True, b""
+        wanted = min(status.st_size, WHOLE_READ_BYTES) + 1
+        parts = [os.read(fd, wanted)]
+        while parts[-1] and (got := sum(map(len, parts))) < wanted:
+            parts.append(os.read(fd, wanted - got))  # a short read: a file still growing
+        return False, b"".join(parts)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 def _native_object(data: bytes) -> dict[str, Any] | None:
