@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import resource
 import statistics
 import subprocess
 import sys
@@ -96,9 +97,10 @@ def publish_rate(net: BenchNetwork, node: NodeProcess, count: int, offset: int =
         return Published(count / elapsed, cpu / count * 1e6)
 
 
-def cli_publish_rate(net: BenchNetwork, node: NodeProcess, files: int) -> float:
+def cli_publish_rate(net: BenchNetwork, node: NodeProcess, files: int) -> Published:
     """Files/s that `evalfed publish FOLDER` publishes to `node`, one small result file each,
-    timed over the whole command (start-up included), as a user runs it."""
+    timed over the whole command (start-up included), as a user runs it; and the CPU per
+    file of the command (its readers included) and the node."""
     folder = net.root / "result-files"
     folder.mkdir()
     for i in range(files):
@@ -107,9 +109,18 @@ def cli_publish_rate(net: BenchNetwork, node: NodeProcess, files: int) -> float:
     key_file = net.key_file("us-aisi")
     command = [sys.executable, "-m", "evalfed.client.cli", "publish", str(folder)]
     command += ["--node", node.address, "--key", str(key_file)]
+    cpu = _children_cpu_s() + node.cpu_seconds()
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=TIMEOUT_S)
-    return files / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    cpu = _children_cpu_s() + node.cpu_seconds() - cpu
+    return Published(files / elapsed, cpu / files * 1e6)
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's ended children (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class CatchUp(NamedTuple):
