@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 import pytest
 
 from evalfed.client.channel import CallSigner
 from evalfed.client.node_client import NodeClient
-from evalfed.client.publisher import FIRST_BATCH_RECORDS, new_result_record, publish_records
+from evalfed.client.publisher import (
+    FIRST_BATCH_RECORDS,
+    new_result_record,
+    publish_groups,
+    publish_records,
+)
 from evalfed.core.errors import (
     ConflictError,
     InvalidInputError,
@@ -202,6 +209,32 @@ def test_publisher_retries_when_head_moves(us_client: NodeClient, federation: Fe
     us_client.publish([signed(federation, 1, "")])
     outcome = publish_records(us_client, [new_result_record(result(value=0.7), MEMBERS)])[0]
     assert outcome.seq == 2
+
+
+def test_a_head_moved_mid_stream_is_read_again_and_the_rest_re_signed(
+    us_client: NodeClient, federation: Federation
+) -> None:
+    """Another publisher appends while the stream has batches at the node: the batches it
+    displaced are signed again at the new head, and every result is stored once."""
+    count = FIRST_BATCH_RECORDS + 100
+    bodies = [new_result_record(result(value=i / count), MEMBERS) for i in range(count)]
+    rival = new_result_record(result(task="rival"), MEMBERS)
+
+    def groups() -> Iterator[tuple[int, list[Record]]]:
+        for i, body in enumerate(bodies):
+            if i == FIRST_BATCH_RECORDS:  # the first batch is signed and sent by now
+                with NodeClient(us_client.address, federation.keys["us-aisi"]) as other:
+                    publish_records(other, [rival])
+            yield i, [body]
+
+    outcomes = [o for _, (o,) in publish_groups(us_client, groups(), count)]
+
+    assert not any(o.existed for o in outcomes)
+    assert sorted(o.seq for o in outcomes) != list(range(1, count + 1))  # the rival took one
+    assert len({o.id for o in outcomes}) == count
+    assert us_client.head().seq == count + 1
+    stored = {r.id for r in us_client.query(QueryRequest(origin="us-aisi", page_size=1000))}
+    assert {o.id for o in outcomes} < stored and len(stored) == count + 1
 
 
 def test_batch_is_atomic(us_client: NodeClient, federation: Federation) -> None:

@@ -175,18 +175,17 @@ class _Pipeline(Generic[T]):
         self.conflicts = 0
 
     def run(self) -> Iterator[tuple[T, list[Outcome]]]:
-        while batch := self._next_batch():
-            self._send(batch)
-            while len(self.in_flight) >= PUBLISH_IN_FLIGHT:
-                self._collect()
-            yield from self._finished()
-        while self.in_flight:
-            self._collect()
-            if not self.in_flight and self.redo:  # a moved head: send those again
-                yield from self.run()
+        while True:
+            if batch := self._next_batch():
+                self._send(batch)
+                while len(self.in_flight) >= PUBLISH_IN_FLIGHT:
+                    self._collect()
+            elif self.in_flight:
+                self._collect()  # after a moved head, what it refused is batched again
+            else:
+                yield from self._finished()
                 return
             yield from self._finished()
-        yield from self._finished()
 
     def _next_batch(self) -> list[Item]:
         """Up to the next batch limit of bodies, sent again ones first."""
