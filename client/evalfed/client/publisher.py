@@ -259,7 +259,7 @@ class _Pipeline(Generic[T]):
                 later, later_call = self.in_flight.popleft()
                 try:
                     self._record(later, later_call)
-                except ConflictError:
+                except EvalfedError:  # chained on the refused batch: sent again with it
                     again += later
             self.redo.extendleft(reversed(again))
             self.heads.clear()
