@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 
 import grpc
@@ -235,6 +237,28 @@ def test_a_head_moved_mid_stream_is_read_again_and_the_rest_re_signed(
     assert us_client.head().seq == count + 1
     stored = {r.id for r in us_client.query(QueryRequest(origin="us-aisi", page_size=1000))}
     assert {o.id for o in outcomes} < stored and len(stored) == count + 1
+
+
+def test_a_long_stream_lets_go_of_what_the_node_holds(us_client: NodeClient) -> None:
+    """Publishing a folder of a million files must not keep them all: once the node has
+    stored a batch, its files' results are let go (the node finds any repeat of them)."""
+
+    class Bodies(list[Record]):
+        """A group's bodies, which a weak reference can watch."""
+
+    held: list[weakref.ref[Bodies]] = []
+
+    def groups() -> Iterator[tuple[int, Bodies]]:
+        for i in range(3 * FIRST_BATCH_RECORDS):
+            bodies = Bodies([new_result_record(result(value=i / 1000), MEMBERS)])
+            held.append(weakref.ref(bodies))
+            yield i, bodies
+
+    for tag, _ in publish_groups(us_client, groups(), 3 * FIRST_BATCH_RECORDS):
+        if tag == 2 * FIRST_BATCH_RECORDS:  # the first batch is stored by now
+            gc.collect()
+            assert [ref() for ref in held[:FIRST_BATCH_RECORDS]] == [None] * FIRST_BATCH_RECORDS
+            break
 
 
 def test_batch_is_atomic(us_client: NodeClient, federation: Federation) -> None:

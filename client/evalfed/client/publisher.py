@@ -119,6 +119,8 @@ class _Group(Generic[T]):
         self.tag = tag
         self.bodies = bodies
         self.outcomes: list[Outcome | None] = [None] * len(bodies)
+        self.digests: list[str | None] = [None] * len(bodies)
+        """Each result body's digest, once batched."""
         self.repeats: dict[int, tuple[_Group[Any], int]] = {}
         """Bodies whose result an earlier body of this run carries: (its group, its index)."""
         self.left = len(bodies)
@@ -170,7 +172,8 @@ class _Pipeline(Generic[T]):
         self.in_flight: deque[tuple[list[Item], PublishCall]] = deque()
         self.heads: dict[str, LaneHeadState] = {}
         self.first_with: dict[str, Item] = {}
-        """Result digest: the body that carries it in this run."""
+        """Result digest: the body that carries it in this run, until the node holds it (then
+        FindExisting finds it, and the body and its group can be let go)."""
         self.growing = _growing_limits()
         self.conflicts = 0
 
@@ -224,7 +227,7 @@ class _Pipeline(Generic[T]):
         for n, (group, index) in enumerate(batch):
             body = group.bodies[index]
             if kind_of(body) == "result":
-                digests[n] = body_digest(body)
+                digests[n] = group.digests[index] = body_digest(body)
         asked = [d for n, d in digests.items() if _same(self.first_with.get(d), batch[n])]
         existing = self.client.find_existing(asked)
         to_send: list[Item] = []
@@ -270,10 +273,15 @@ class _Pipeline(Generic[T]):
                     self._record(*self.in_flight.popleft())
             raise RefusedBatchError(exc, [(g.tag, g.bodies) for g in self.open]) from None
 
-    @staticmethod
-    def _record(batch: list[Item], call: PublishCall) -> None:
+    def _record(self, batch: list[Item], call: PublishCall) -> None:
         for (group, index), published in zip(batch, call.result(), strict=True):
             group.settle(index, Outcome(published.id, published.seq, published.existed))
+            digest = group.digests[index]
+            if digest is None:
+                continue
+            first = self.first_with.get(digest)
+            if first is not None and first[0] is group and first[1] == index:
+                del self.first_with[digest]
 
     def _finished(self) -> Iterator[tuple[T, list[Outcome]]]:
         """The groups at the front whose outcomes are all in."""
