@@ -16,7 +16,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -34,7 +34,11 @@ from evalfed.core.errors import EvalfedError, InvalidInputError, LimitError, Rat
 from evalfed.v1.record_pb2 import Audience, EvaluationResult
 
 READ_AHEAD_SOURCES = 20_000
-"""Files read ahead of the publisher at most (their results wait in memory)."""
+"""Files read ahead of the publisher at most (their results wait in memory). With worker
+processes, the first this many (all of a smaller folder) are read before any is published:
+on two cores, reading them while the node has nothing to do cost less than reading them
+beside the publishing (cli/library 0.69 against 0.65, means of eight alternating pairs of
+20,000 files, seven of them in favour)."""
 PARALLEL_READ_MIN = 256
 """From this many files on, they are read in worker processes (one a core, up to
 MAX_READ_PROCESSES), forked where the system can (they start at once, with nothing to import):
@@ -132,6 +136,7 @@ def _read_in_processes(sources: Sequence[Path], load: Load, workers: int) -> Ite
             (task, pool.submit(_load_range, *task))
             for task in islice(ranges, READ_AHEAD_SOURCES // READ_BATCH)
         )
+        wait([future for _, future in pending])  # the first READ_AHEAD_SOURCES: see its note
         while pending:
             (start, stop), future = pending.popleft()
             done = future.result()
