@@ -9,7 +9,6 @@ refusal names its file; the other files are still published, and the stream goes
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
 import queue
@@ -18,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 from evalfed.client.importers import Imported
@@ -214,13 +213,13 @@ def publish_reads(
 ) -> None:
     """Refuses the unreadable files and publishes the others in one pipelined stream
     (`client()` gives the node's client, asked for once a file is there to publish; about
-    `expected` results in all). A batch the node refuses is published again file by file
-    (`publish_split`) and the stream goes on after it."""
+    `expected` results in all). The files of a batch the node refuses are published again by
+    `publish_split`, and the stream goes on after them."""
     files = _readable(reads, tally)
     first = next(files, None)
     if first is None:
         return
-    files = itertools.chain([first], files)
+    files = chain([first], files)
     while True:
         groups = (
             (

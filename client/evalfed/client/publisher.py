@@ -72,6 +72,7 @@ def new_result_record(
 def publish_records(client: NodeClient, bodies: Sequence[Record]) -> list[Outcome]:
     """Signs and publishes each record (body, audience, embargo set) in order. Every result
     is checked before any is sent."""
+    require_key(client)
     for body in bodies:
         if kind_of(body) == "result":
             check_result(body.result)
@@ -299,7 +300,8 @@ class _Pipeline(Generic[T]):
 
 
 def publish_batches(indexes: list[int], bodies: Sequence[Record]) -> Iterator[list[int]]:
-    """The `indexes` in batches of at most MAX_PUBLISH_BATCH records and BATCH_PAYLOAD_BYTES.
+    """The `indexes` in batches of at most MAX_PUBLISH_BATCH records and BATCH_PAYLOAD_BYTES,
+    as `publish_records` cuts them (a stream of one group).
     The first batches are small and grow, so that the node starts checking while the client
     signs the rest; the last ones shrink, so that little is left to check and store once the
     client has signed everything."""
