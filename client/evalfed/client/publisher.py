@@ -13,7 +13,7 @@ import os
 import random
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -36,6 +36,7 @@ from evalfed.v1.envelope_pb2 import Envelope
 from evalfed.v1.record_pb2 import Audience, EvaluationResult, Record
 
 T = TypeVar("T")
+X = TypeVar("X")
 
 MAX_CONFLICT_RETRIES = 8
 PUBLISH_IN_FLIGHT = 3
@@ -193,20 +194,12 @@ class _Pipeline(Generic[T]):
 
     def _next_batch(self) -> list[Item]:
         """Up to the next batch limit of bodies, sent again ones first."""
-        limit = _batch_limit(self.growing, self.expected - self.taken)
-        batch: list[Item] = []
-        size = 0
-        while len(batch) < limit:
-            item = self.redo.popleft() if self.redo else self._next_new()
-            if item is None:
-                break
-            body_size = item[0].bodies[item[1]].ByteSize()
-            if batch and size + body_size > BATCH_PAYLOAD_BYTES:
-                self.redo.appendleft(item)
-                break
-            batch.append(item)
-            size += body_size
-        return batch
+        return _cut_batch(
+            lambda: self.redo.popleft() if self.redo else self._next_new(),
+            self.redo.appendleft,
+            lambda item: item[0].bodies[item[1]].ByteSize(),
+            _batch_limit(self.growing, self.expected - self.taken),
+        )
 
     def _next_new(self) -> Item | None:
         while self.cursor is None or self.cursor[1] >= len(self.cursor[0].bodies):
@@ -306,19 +299,34 @@ def publish_batches(indexes: list[int], bodies: Sequence[Record]) -> Iterator[li
     signs the rest; the last ones shrink, so that little is left to check and store once the
     client has signed everything."""
     growing = _growing_limits()
-    current: list[int] = []
-    size = limit = 0
-    for position, i in enumerate(indexes):
-        body_size = bodies[i].ByteSize()
-        if current and (len(current) >= limit or size + body_size > BATCH_PAYLOAD_BYTES):
-            yield current
-            current, size = [], 0
-        if not current:
-            limit = _batch_limit(growing, len(indexes) - position)
-        current.append(i)
-        size += body_size
-    if current:
-        yield current
+    left = deque(indexes)
+    while batch := _cut_batch(
+        lambda: left.popleft() if left else None,
+        left.appendleft,
+        lambda i: bodies[i].ByteSize(),
+        _batch_limit(growing, len(left)),
+    ):
+        yield batch
+
+
+def _cut_batch(
+    take: Callable[[], X | None],
+    put_back: Callable[[X], None],
+    size_of: Callable[[X], int],
+    limit: int,
+) -> list[X]:
+    """Up to `limit` items from `take()` (None: no more) and at most BATCH_PAYLOAD_BYTES by
+    `size_of`; an item that would pass the bytes goes back for the next batch."""
+    batch: list[X] = []
+    size = 0
+    while len(batch) < limit and (item := take()) is not None:
+        item_size = size_of(item)
+        if batch and size + item_size > BATCH_PAYLOAD_BYTES:
+            put_back(item)
+            break
+        batch.append(item)
+        size += item_size
+    return batch
 
 
 def _batch_limit(growing: Iterator[int], left: int) -> int:
