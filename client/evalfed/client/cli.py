@@ -40,7 +40,7 @@ from evalfed.client.importers import Imported, load_results
 from evalfed.client.importers.helm import is_run_folder
 from evalfed.client.node_client import NodeClient
 from evalfed.client.pivot import pivot
-from evalfed.client.publish_files import Tally, publish_reads, read_ahead
+from evalfed.client.publish_files import Loaded, Tally, publish_reads, read_ahead
 from evalfed.client.publisher import Outcome
 from evalfed.core.binding import node_key_of, verify_binding
 from evalfed.core.bundles import check_bundle_split_views, verify_bundle, verify_bundle_proof
@@ -215,7 +215,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         if progress is not None and task is not None:
             progress.advance(task)
 
-    def outcome(item: Imported, done: Outcome) -> None:
+    def outcome(item: Loaded, done: Outcome) -> None:
         if done.existed:
             err.print(f"{item.path}: already published as {done.id}", markup=False)
         print(done.id)  # not rich's console: 120 µs a line, as much as signing the record

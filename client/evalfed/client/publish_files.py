@@ -19,18 +19,19 @@ from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
+from typing import NamedTuple
 
 from evalfed.client.importers import Imported
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publisher import (
     Outcome,
     RefusedBatchError,
-    new_result_record,
+    address_record,
     publish_groups,
     publish_records,
 )
 from evalfed.core.errors import EvalfedError, InvalidInputError, LimitError, RateLimitError
-from evalfed.v1.record_pb2 import Audience, EvaluationResult
+from evalfed.v1.record_pb2 import Audience, Record
 
 READ_AHEAD_SOURCES = 20_000
 """Files read ahead of the publisher at most (their results wait in memory). With worker
@@ -48,7 +49,16 @@ MAX_READ_PROCESSES = 4
 READ_BATCH = 64
 """Files one worker reads per task."""
 
-Read = tuple[Path, list[Imported] | EvalfedError]
+
+class Loaded(NamedTuple):
+    """One result read from a source: the path it came from (a HELM run folder's own, not
+    the source's) and its record, with the body set and the rest left for the run to fill."""
+
+    path: Path
+    body: Record
+
+
+Read = tuple[Path, list[Loaded] | EvalfedError]
 Load = Callable[[Path], list[Imported]]
 
 
@@ -74,9 +84,11 @@ def read_ahead(
 
 
 Packed = list[tuple[bytes, str | None]] | str
-"""A source's results as a worker sends them: each result serialized, with its path when it is
-not the source's (a HELM run folder's); or the message of the error it raised. Bytes cost far
-less to send than the messages and paths themselves, which pickle field by field."""
+"""A source's results as a worker sends them: each one's record (body set) serialized, with its
+path when it is not the source's (a HELM run folder's); or the message of the error it raised.
+Bytes cost far less to send than the messages and paths themselves, which pickle field by
+field, and the records are built here, beside the other reading, not in the process that signs
+them."""
 
 _worker_job: tuple[Sequence[Path], Load] | None = None
 """A forked worker's sources and reader, inherited from the parent (never pickled)."""
@@ -100,23 +112,27 @@ def _load_range(start: int, stop: int) -> list[Packed]:
             continue
         packed.append(
             [
-                (i.result.SerializeToString(), None if i.path == source else str(i.path))
+                (
+                    Record(result=i.result).SerializeToString(),
+                    None if i.path == source else str(i.path),
+                )
                 for i in imported
             ]
         )
     return packed
 
 
-def _unpack(source: Path, packed: Packed) -> list[Imported] | EvalfedError:
+def _unpack(source: Path, packed: Packed) -> list[Loaded] | EvalfedError:
     if isinstance(packed, str):
         return InvalidInputError(packed)
-    imported = []
-    for data, path in packed:
-        result = EvaluationResult.FromString(data)
-        imported.append(
-            Imported(source if path is None else Path(path), result, list(result.source.stripped))
-        )
-    return imported
+    return [
+        Loaded(source if path is None else Path(path), Record.FromString(data))
+        for data, path in packed
+    ]
+
+
+def _loaded(imported: list[Imported]) -> list[Loaded]:
+    return [Loaded(i.path, Record(result=i.result)) for i in imported]
 
 
 def _read_in_processes(sources: Sequence[Path], load: Load, workers: int) -> Iterator[Read]:
@@ -157,7 +173,7 @@ def _read_in_thread(sources: Sequence[Path], load: Load) -> Iterator[Read]:
             if stop.is_set():
                 return
             try:
-                ready.put((source, load(source)))
+                ready.put((source, _loaded(load(source))))
             except EvalfedError as exc:
                 ready.put((source, exc))
         ready.put(done)
@@ -180,7 +196,7 @@ def _read_in_thread(sources: Sequence[Path], load: Load) -> Iterator[Read]:
 class Tally:
     """What a run did so far; `on_outcome` and `on_refused` report each file as it ends."""
 
-    on_outcome: Callable[[Imported, Outcome], None]
+    on_outcome: Callable[[Loaded, Outcome], None]
     on_refused: Callable[[Path, EvalfedError], None]
     on_file_done: Callable[[], None] = lambda: None
     published: int = 0
@@ -192,9 +208,9 @@ class Tally:
         self.on_refused(source, error)
         self.on_file_done()
 
-    def record(self, imported: list[Imported], outcomes: list[Outcome]) -> None:
+    def record(self, loaded: list[Loaded], outcomes: list[Outcome]) -> None:
         """One file's outcomes, one for each of its results."""
-        for item, outcome in zip(imported, outcomes, strict=True):
+        for item, outcome in zip(loaded, outcomes, strict=True):
             if outcome.existed:
                 self.skipped += 1
             else:
@@ -222,15 +238,12 @@ def publish_reads(
     files = chain([first], files)
     while True:
         groups = (
-            (
-                (source, imported),
-                [new_result_record(i.result, audience, embargo_until_us) for i in imported],
-            )
-            for source, imported in files
+            ((source, loaded), _bodies(loaded, audience, embargo_until_us))
+            for source, loaded in files
         )
         try:
-            for (_, imported), outcomes in publish_groups(client(), groups, expected):
-                tally.record(imported, outcomes)
+            for (_, loaded), outcomes in publish_groups(client(), groups, expected):
+                tally.record(loaded, outcomes)
             return
         except RefusedBatchError as exc:
             if not isinstance(exc.error, InvalidInputError | LimitError) or isinstance(
@@ -241,7 +254,11 @@ def publish_reads(
             publish_split(client, unfinished, audience, embargo_until_us, tally)
 
 
-def _readable(reads: Iterable[Read], tally: Tally) -> Iterator[tuple[Path, list[Imported]]]:
+def _bodies(loaded: list[Loaded], audience: Audience, embargo_until_us: int | None) -> list[Record]:
+    return [address_record(item.body, audience, embargo_until_us) for item in loaded]
+
+
+def _readable(reads: Iterable[Read], tally: Tally) -> Iterator[tuple[Path, list[Loaded]]]:
     for source, loaded in reads:
         if isinstance(loaded, EvalfedError):
             tally.refuse(source, loaded)
@@ -251,7 +268,7 @@ def _readable(reads: Iterable[Read], tally: Tally) -> Iterator[tuple[Path, list[
 
 def publish_split(
     client: Callable[[], NodeClient],
-    files: list[tuple[Path, list[Imported]]],
+    files: list[tuple[Path, list[Loaded]]],
     audience: Audience,
     embargo_until_us: int | None,
     tally: Tally,
@@ -259,12 +276,8 @@ def publish_split(
     """Publishes `files` as one run; a run the node refuses is split in halves until the
     refusal names its file (results stored before the refusal come back as existing)."""
 
-    def publish(run: list[tuple[Path, list[Imported]]]) -> None:
-        bodies = [
-            new_result_record(item.result, audience, embargo_until_us)
-            for _, imported in run
-            for item in imported
-        ]
+    def publish(run: list[tuple[Path, list[Loaded]]]) -> None:
+        bodies = [body for _, loaded in run for body in _bodies(loaded, audience, embargo_until_us)]
         try:
             outcomes = publish_records(client(), bodies)
         except RateLimitError:
@@ -277,9 +290,9 @@ def publish_split(
             publish(run[len(run) // 2 :])
             return
         position = 0
-        for _, imported in run:
-            tally.record(imported, outcomes[position : position + len(imported)])
-            position += len(imported)
+        for _, loaded in run:
+            tally.record(loaded, outcomes[position : position + len(loaded)])
+            position += len(loaded)
 
     if files:
         publish(files)

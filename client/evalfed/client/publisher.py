@@ -64,7 +64,14 @@ def new_result_record(
     result: EvaluationResult, audience: Audience, embargo_until_us: int | None = None
 ) -> Record:
     """A record with the body set and the header left for `publish_records` to fill."""
-    record = Record(result=result, audience=audience)
+    return address_record(Record(result=result), audience, embargo_until_us)
+
+
+def address_record(
+    record: Record, audience: Audience, embargo_until_us: int | None = None
+) -> Record:
+    """`record`, now for `audience` (and embargoed until `embargo_until_us`, if given)."""
+    record.audience.CopyFrom(audience)
     if embargo_until_us is not None:
         record.embargo_until.CopyFrom(timestamp_of_us(embargo_until_us))
     return record

@@ -8,25 +8,35 @@ import pytest
 
 from evalfed.client import publish_files
 from evalfed.client.importers import Imported
-from evalfed.client.publish_files import PARALLEL_READ_MIN, Tally, publish_split, read_ahead
+from evalfed.client.publish_files import (
+    PARALLEL_READ_MIN,
+    Loaded,
+    Tally,
+    publish_split,
+    read_ahead,
+)
 from evalfed.client.publisher import Outcome
 from evalfed.core.errors import EvalfedError, InvalidInputError
 from evalfed.v1.record_pb2 import Audience, Record
 from tests.results import result
 
 
-def imported(name: str) -> list[Imported]:
-    return [Imported(Path(name), result(task=name))]
-
-
 def load(path: Path) -> list[Imported]:
+    """A file named bad-* is unreadable; a folder named runs-* holds two runs, each with its
+    own path (as a HELM suite does); any other file holds one result."""
     if path.name.startswith("bad"):
         raise InvalidInputError(f"{path} could not be read")
-    return imported(path.name)
+    if path.name.startswith("runs"):
+        return [Imported(path / f"run-{n}", result(task=f"{path.name}/{n}")) for n in (1, 2)]
+    return [Imported(path, result(task=path.name))]
+
+
+def names(i: int) -> str:
+    return f"{['bad', 'ok', 'runs'][i % 3]}-{i}"
 
 
 def test_read_ahead_keeps_the_order_and_each_error_with_its_file() -> None:
-    sources = [Path(f"{'bad' if i % 3 == 0 else 'ok'}-{i}") for i in range(50)]
+    sources = [Path(names(i)) for i in range(50)]
     reads = list(read_ahead(sources, load))
     assert [source for source, _ in reads] == sources
     assert [isinstance(r, EvalfedError) for _, r in reads] == [i % 3 == 0 for i in range(50)]
@@ -34,20 +44,16 @@ def test_read_ahead_keeps_the_order_and_each_error_with_its_file() -> None:
 
 @pytest.mark.timeout(60)
 def test_many_files_are_read_in_worker_processes_in_order() -> None:
-    sources = [Path(f"{'bad' if i % 3 == 0 else 'ok'}-{i}") for i in range(PARALLEL_READ_MIN)]
+    sources = [Path(names(i)) for i in range(PARALLEL_READ_MIN)]
     seen: list[int] = []
     reads = list(read_ahead(sources, load, lambda: seen.append(1), processes=2))
     assert [source for source, _ in reads] == sources and len(seen) == len(sources)
-    for i, (source, loaded) in enumerate(reads):
-        if i % 3 == 0:
-            assert (
-                isinstance(loaded, InvalidInputError)
-                and str(loaded) == f"{source} could not be read"
-            )
+    for source, loaded in reads:
+        if isinstance(loaded, EvalfedError):
+            assert source.name.startswith("bad") and str(loaded) == f"{source} could not be read"
         else:
-            assert (
-                not isinstance(loaded, EvalfedError) and loaded[0].result.task.name == source.name
-            )
+            expected = [(i.path, i.result.task.name) for i in load(source)]
+            assert [(each.path, each.body.result.task.name) for each in loaded] == expected
 
 
 def test_a_refused_run_is_split_until_the_refusal_names_its_file(
@@ -71,7 +77,7 @@ def test_a_refused_run_is_split_until_the_refusal_names_its_file(
         lambda _item, outcome: published.append(outcome.id),
         lambda source, exc: refused.append((source, str(exc))),
     )
-    files = [(Path(n), imported(n)) for n in names]
+    files = [(Path(n), [Loaded(Path(n), Record(result=result(task=n)))]) for n in names]
 
     publish_split(lambda: object(), files, Audience(), None, tally)  # type: ignore[arg-type,return-value]
 
