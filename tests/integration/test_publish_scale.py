@@ -11,6 +11,7 @@ import pytest
 from evalfed.client.node_client import NodeClient
 from evalfed.client.publish_files import PARALLEL_READ_MIN
 from evalfed.core.limits import MAX_PAYLOAD_BYTES
+from evalfed.core.records import audience_text, parse_record
 from tests.conftest import Federation, run_cli
 
 FILES = 20_000
@@ -109,7 +110,8 @@ def test_a_file_the_node_refuses_mid_stream_is_named_and_the_rest_published(
 ) -> None:
     """The node refuses a whole batch for one record it will not take (here a payload over
     MAX_PAYLOAD_BYTES, which reading does not check): the batch is published again in halves
-    until the refusal names that file, and the stream goes on to the files after it."""
+    until the refusal names that file, and the stream goes on to the files after it. Every
+    record, those published again included, keeps the audience the command was given."""
     folder = tmp_path / "results"
     count = PARALLEL_READ_MIN + 300
     write_results(folder, count)
@@ -118,10 +120,13 @@ def test_a_file_the_node_refuses_mid_stream_is_named_and_the_rest_published(
     result["notes"] = "x" * MAX_PAYLOAD_BYTES
     oversized.write_text(json.dumps(result))
 
-    code, out, err = run_cli(capsys, "publish", str(folder))
+    code, out, err = run_cli(capsys, "publish", str(folder), "--audience", "uk-aisi")
 
     assert code == 1, err[-2000:]
     assert f"published {count - 1}, skipped (already published) 0, refused 1" in err
     assert f"refused {oversized}: " in err and "MAX_PAYLOAD_BYTES" in err
-    assert len(out.split()) == count - 1
-    assert stored_seqs(node, cli_env) == count - 1
+    ids = out.split()
+    assert len(set(ids)) == count - 1
+    with NodeClient(node.address, cli_env.keys["us-aisi"]) as client:  # type: ignore[attr-defined]
+        stored = [parse_record(client.get(i).record.envelope) for i in ids]
+    assert {audience_text(record.audience) for record in stored} == {"uk-aisi"}

@@ -231,16 +231,13 @@ def publish_reads(
     (`client()` gives the node's client, asked for once a file is there to publish; about
     `expected` results in all). The files of a batch the node refuses are published again by
     `publish_split`, and the stream goes on after them."""
-    files = _readable(reads, tally)
+    files = _readable(reads, audience, embargo_until_us, tally)
     first = next(files, None)
     if first is None:
         return
     files = chain([first], files)
     while True:
-        groups = (
-            ((source, loaded), _bodies(loaded, audience, embargo_until_us))
-            for source, loaded in files
-        )
+        groups = (((source, loaded), [item.body for item in loaded]) for source, loaded in files)
         try:
             for (_, loaded), outcomes in publish_groups(client(), groups, expected):
                 tally.record(loaded, outcomes)
@@ -251,33 +248,34 @@ def publish_reads(
             ):
                 raise exc.error from None
             unfinished = [tag for tag, _ in exc.unfinished]
-            publish_split(client, unfinished, audience, embargo_until_us, tally)
+            publish_split(client, unfinished, tally)
 
 
-def _bodies(loaded: list[Loaded], audience: Audience, embargo_until_us: int | None) -> list[Record]:
-    return [address_record(item.body, audience, embargo_until_us) for item in loaded]
-
-
-def _readable(reads: Iterable[Read], tally: Tally) -> Iterator[tuple[Path, list[Loaded]]]:
+def _readable(
+    reads: Iterable[Read], audience: Audience, embargo_until_us: int | None, tally: Tally
+) -> Iterator[tuple[Path, list[Loaded]]]:
+    """The files read, their records now for `audience` (and the embargo); the unreadable
+    ones are refused."""
     for source, loaded in reads:
         if isinstance(loaded, EvalfedError):
             tally.refuse(source, loaded)
-        else:
-            yield source, loaded
+            continue
+        for item in loaded:
+            address_record(item.body, audience, embargo_until_us)
+        yield source, loaded
 
 
 def publish_split(
     client: Callable[[], NodeClient],
     files: list[tuple[Path, list[Loaded]]],
-    audience: Audience,
-    embargo_until_us: int | None,
     tally: Tally,
 ) -> None:
-    """Publishes `files` as one run; a run the node refuses is split in halves until the
-    refusal names its file (results stored before the refusal come back as existing)."""
+    """Publishes `files` (their records' audience and embargo set) as one run; a run the node
+    refuses is split in halves until the refusal names its file (results stored before the
+    refusal come back as existing)."""
 
     def publish(run: list[tuple[Path, list[Loaded]]]) -> None:
-        bodies = [body for _, loaded in run for body in _bodies(loaded, audience, embargo_until_us)]
+        bodies = [item.body for _, loaded in run for item in loaded]
         try:
             outcomes = publish_records(client(), bodies)
         except RateLimitError:

@@ -17,7 +17,7 @@ from evalfed.client.publish_files import (
 )
 from evalfed.client.publisher import Outcome
 from evalfed.core.errors import EvalfedError, InvalidInputError
-from evalfed.v1.record_pb2 import Audience, Record
+from evalfed.v1.record_pb2 import Record
 from tests.results import result
 
 
@@ -79,7 +79,7 @@ def test_a_refused_run_is_split_until_the_refusal_names_its_file(
     )
     files = [(Path(n), [Loaded(Path(n), Record(result=result(task=n)))]) for n in names]
 
-    publish_split(lambda: object(), files, Audience(), None, tally)  # type: ignore[arg-type,return-value]
+    publish_split(lambda: object(), files, tally)  # type: ignore[arg-type,return-value]
 
     assert refused == [(Path("refused"), "the node will not take task `refused`")]
     assert published == [n for n in names if n != "refused"]
