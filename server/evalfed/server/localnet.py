@@ -63,18 +63,28 @@ class NodeProcess:
     def cpu_seconds(self) -> float:
         """CPU time (user and system) of the node process and its live descendants, such as
         its checking workers (Linux /proc)."""
+        total = 0.0
+        for pid in self.process_ids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue  # it ended meanwhile
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return total
+
+    def process_ids(self) -> list[int]:
+        """The node process and its live descendants (Linux /proc)."""
         assert self.proc is not None
-        total, todo = 0.0, [self.proc.pid]
+        found, todo = [], [self.proc.pid]
         while todo:
             pid = todo.pop()
             try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
                 for task in Path(f"/proc/{pid}/task").iterdir():
                     todo += [int(c) for c in (task / "children").read_text().split()]
             except FileNotFoundError:
                 continue  # it ended meanwhile
-        return total
+            found.append(pid)
+        return found
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,25 @@ def test_many_files_are_read_in_worker_processes_in_order() -> None:
         else:
             expected = [(i.path, i.result.task.name) for i in load(source)]
             assert [(each.path, each.body.result.task.name) for each in loaded] == expected
+
+
+@pytest.mark.timeout(60)
+def test_the_first_files_read_are_handed_on_while_later_ones_are_still_being_read() -> None:
+    """Publishing starts once the first files are read: the node need not sit idle while a
+    large folder is read. The last file is held until the first read has come out."""
+    sources = [Path(f"ok-{i}") for i in range(PARALLEL_READ_MIN)]
+    first_out = multiprocessing.get_context("fork").Event()
+
+    def load_last_after_first_out(path: Path) -> list[Imported]:
+        if path == sources[-1] and not first_out.wait(timeout=20):
+            raise InvalidInputError(f"{path} was still waiting for the first read to come out")
+        return load(path)
+
+    reads = read_ahead(sources, load_last_after_first_out, processes=2)
+    assert next(reads)[0] == sources[0]
+    first_out.set()
+    last_source, last = list(reads)[-1]
+    assert last_source == sources[-1] and not isinstance(last, EvalfedError), last
 
 
 def test_a_refused_run_is_split_until_the_refusal_names_its_file(

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evalfed.server.bench import measures
-from evalfed.server.bench.network import BenchNetwork
+from evalfed.server.bench.network import BenchNetwork, can_set_apart, node_apart
 from evalfed.server.config import NodeConfig
 
 PG_URL = os.environ.get("EVALFED_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -125,10 +125,11 @@ def _sqlite_figures(
 
 def _cli_figures(net: BenchNetwork, files: int, put: Callable[[str, float, str], None]) -> None:
     """`evalfed publish FOLDER` of `files` files against the library publishing as many
-    records, each to a new node, one right after the other. The CPU ratio (library's CPU per
-    record over the command's per file, the node's included in both) is what the rate ratio
-    would be if both kept the two cores equally busy: when the two ratios match, what the
-    command adds is the work of reading the files, not waiting."""
+    records, each to a new node, one right after the other: first with the node on the same
+    cores, then (where there are two or more) with the node on a core of its own. The CPU
+    ratio (library's CPU per record over the command's per file, the node's included in both)
+    is what the rate ratio would be if both kept the cores equally busy: when the two ratios
+    match, what the command adds is the work of reading the files, not waiting."""
     library = measures.publish_rate(net, net.node("us-aisi", "origin-library"), files, 30_000_000)
     command = measures.cli_publish_rate(net, net.node("us-aisi", "origin-cli"), files)
     put("cli_publish_rate", command.rate, "files/s")
@@ -136,6 +137,15 @@ def _cli_figures(net: BenchNetwork, files: int, put: Callable[[str, float, str],
     put("cli_publish_ratio", command.rate / library.rate, "ratio")
     put("cli_publish_cpu_us", command.cpu_us, "µs/file")
     put("cli_publish_cpu_ratio", library.cpu_us / command.cpu_us, "ratio")
+    if not can_set_apart():
+        return
+    with node_apart(node := net.node("us-aisi", "origin-library-apart")):
+        library = measures.publish_rate(net, node, files, 40_000_000)
+    with node_apart(node := net.node("us-aisi", "origin-cli-apart")):
+        command = measures.cli_publish_rate(net, node, files)
+    put("cli_publish_rate_node_apart", command.rate, "files/s")
+    put("cli_publish_library_rate_node_apart", library.rate, "records/s")
+    put("cli_publish_ratio_node_apart", command.rate / library.rate, "ratio")
 
 
 def main() -> None:

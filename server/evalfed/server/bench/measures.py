@@ -7,9 +7,11 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import NamedTuple
 
 from google.protobuf import json_format
@@ -101,8 +103,7 @@ def cli_publish_rate(net: BenchNetwork, node: NodeProcess, files: int) -> Publis
     """Files/s that `evalfed publish FOLDER` publishes to `node`, one small result file each,
     timed over the whole command (start-up included), as a user runs it; and the CPU per
     file of the command (its readers included) and the node."""
-    folder = net.root / "result-files"
-    folder.mkdir()
+    folder = Path(tempfile.mkdtemp(prefix="result-files-", dir=net.root))
     for i in range(files):
         result = result_body(20_000_000 + i).result
         (folder / f"result-{i:06d}.json").write_text(json_format.MessageToJson(result))

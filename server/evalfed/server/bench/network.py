@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
@@ -35,6 +37,37 @@ def _next_look(held: int, count: int, elapsed_s: float) -> float:
     of a core from the two being measured; the end is still seen within POLL_S to 20 ms."""
     left_s = elapsed_s if held == 0 else (count - held) * elapsed_s / held
     return min(POLL_MAX_S, max(POLL_S, left_s / 20))
+
+
+def can_set_apart() -> bool:
+    """Whether a node can be given a core of its own (`node_apart`): Linux, two or more."""
+    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
+
+
+@contextmanager
+def node_apart(node: NodeProcess) -> Iterator[None]:
+    """Runs the body with `node` (its workers too) on one core and this process, with every
+    process it starts meanwhile, on the others: the layout of a node on a server of its own,
+    which a benchmark on one machine can only imitate. Every thread is moved (a thread keeps
+    its own set of cores, and a new one inherits its parent thread's)."""
+    cores = os.sched_getaffinity(0)
+    node_core = {min(cores)}
+    for pid in node.process_ids():
+        _move_threads(pid, node_core)
+    _move_threads(os.getpid(), cores - node_core)
+    try:
+        yield
+    finally:
+        for pid in [os.getpid(), *node.process_ids()]:
+            _move_threads(pid, cores)
+
+
+def _move_threads(pid: int, cores: set[int]) -> None:
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), cores)
+        except ProcessLookupError:
+            continue  # the thread ended meanwhile
 
 
 class BenchNetwork:
