@@ -41,11 +41,13 @@ publishing any: cli/library 0.84, 0.81, 0.78, 0.80, 0.70 against 0.75, 0.74, 0.7
 (alternating pairs of 20,000 files); with the node on the same two cores, 0.70, 0.65, 0.67
 against 0.71, 0.58, 0.63."""
 PARALLEL_READ_MIN = 256
-"""From this many files on, they are read in worker processes (one a core, up to
-MAX_READ_PROCESSES), forked where the system can (they start at once, with nothing to import):
-a reading thread would contend for the GIL with the one signing (4,100 to 4,300 files/s
-against 4,650 to 4,900 with forked workers, and 4,300 to 4,600 with workers that import
-evalfed anew; 20,000 files, 2 cores, node on the same machine)."""
+"""From this many files on, they are read in worker processes (one a core this process may
+run on, up to MAX_READ_PROCESSES; one on a single core), forked where the system can (they
+start at once, with nothing to import): a reading thread would contend for the GIL with the
+one signing (4,100 to 4,300 files/s against 4,650 to 4,900 with forked workers, and 4,300 to
+4,600 with workers that import evalfed anew; 20,000 files, 2 cores, node on the same
+machine). With one core (the node on the other), one reader beside the signing process beat
+two: cli/library 0.84, 0.79, 0.81 against 0.83, 0.74, 0.75."""
 MAX_READ_PROCESSES = 4
 READ_BATCH = 64
 """Files one worker reads per task."""
@@ -73,15 +75,23 @@ def read_ahead(
     caller: in `processes` forked worker processes (default: one a core) when there are many
     sources and the system can fork; else in a thread. `on_read` is called in the caller's
     thread as each source's outcome reaches it."""
-    workers = min(os.cpu_count() or 1, MAX_READ_PROCESSES) if processes is None else processes
+    workers = min(usable_cores(), MAX_READ_PROCESSES) if processes is None else processes
     forks = "fork" in multiprocessing.get_all_start_methods()
-    if forks and workers > 1 and len(sources) >= PARALLEL_READ_MIN:
+    if forks and workers > 0 and len(sources) >= PARALLEL_READ_MIN:
         reads = _read_in_processes(sources, load, workers)
     else:
         reads = _read_in_thread(sources, load)
     for read in reads:
         on_read()
         yield read
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: a container's or `taskset`'s set can be fewer than
+    the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 Packed = list[tuple[bytes, str | None]] | str

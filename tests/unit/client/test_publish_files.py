@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,33 @@ def test_many_files_are_read_in_worker_processes_in_order() -> None:
         else:
             expected = [(i.path, i.result.task.name) for i in load(source)]
             assert [(each.path, each.body.result.task.name) for each in loaded] == expected
+
+
+def load_where(path: Path) -> list[Imported]:
+    """One result whose task names the process that read it."""
+    return [Imported(path, result(task=f"read-by-{os.getpid()}"))]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux's CPU affinity")
+def test_on_one_usable_core_many_files_are_read_in_one_worker_process() -> None:
+    """A process held to one core (taskset, a container's cpuset) reads with one worker
+    process, not a thread beside the signing one and not two processes taking turns."""
+    sources = [Path(f"ok-{i}") for i in range(PARALLEL_READ_MIN)]
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        reads = list(read_ahead(sources, load_where))
+    finally:
+        os.sched_setaffinity(0, allowed)
+    readers = {
+        item.body.result.task.name
+        for _, loaded in reads
+        if not isinstance(loaded, EvalfedError)
+        for item in loaded
+    }
+    assert len(reads) == len(sources)
+    assert len(readers) == 1 and readers != {f"read-by-{os.getpid()}"}, readers
 
 
 @pytest.mark.timeout(60)
