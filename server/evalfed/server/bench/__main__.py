@@ -18,6 +18,9 @@ from evalfed.server.bench import measures
 from evalfed.server.bench.network import BenchNetwork, can_set_apart, node_apart
 from evalfed.server.config import NodeConfig
 
+CLI_APART_FILES = 100_000
+"""Files the command publishes with the node apart (at most): enough that its start-up (about
+0.3 s: the interpreter, imports, listing the folder) weighs little, as in a large folder."""
 PG_URL = os.environ.get("EVALFED_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -118,15 +121,17 @@ def _sqlite_figures(
         measures.publish_rate(net, small_origin, records // 10)
         small = measures.catchup(net, small_origin, records // 10, "catchup-small").node
         put("catchup_peak_rss_mb_tenth", small.peak_rss_mb(), "MiB")
-        _cli_figures(net, records // 5, put)
+        _cli_figures(net, records // 5, min(records, CLI_APART_FILES), put)
     finally:
         net.close()
 
 
-def _cli_figures(net: BenchNetwork, files: int, put: Callable[[str, float, str], None]) -> None:
-    """`evalfed publish FOLDER` of `files` files against the library publishing as many
-    records, each to a new node, one right after the other: first with the node on the same
-    cores, then (where there are two or more) with the node on a core of its own. The CPU
+def _cli_figures(
+    net: BenchNetwork, files: int, apart_files: int, put: Callable[[str, float, str], None]
+) -> None:
+    """`evalfed publish FOLDER` against the library publishing as many records, each to a new
+    node, one right after the other: `files` files with the node on the same cores, then
+    (where there are two or more) `apart_files` with the node on a core of its own. The CPU
     ratio (library's CPU per record over the command's per file, the node's included in both)
     is what the rate ratio would be if both kept the cores equally busy: when the two ratios
     match, what the command adds is the work of reading the files, not waiting."""
@@ -140,9 +145,9 @@ def _cli_figures(net: BenchNetwork, files: int, put: Callable[[str, float, str],
     if not can_set_apart():
         return
     with node_apart(node := net.node("us-aisi", "origin-library-apart")):
-        library = measures.publish_rate(net, node, files, 40_000_000)
+        library = measures.publish_rate(net, node, apart_files, 40_000_000)
     with node_apart(node := net.node("us-aisi", "origin-cli-apart")):
-        command = measures.cli_publish_rate(net, node, files)
+        command = measures.cli_publish_rate(net, node, apart_files)
     put("cli_publish_rate_node_apart", command.rate, "files/s")
     put("cli_publish_library_rate_node_apart", library.rate, "records/s")
     put("cli_publish_ratio_node_apart", command.rate / library.rate, "ratio")
