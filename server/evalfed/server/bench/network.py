@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -63,11 +64,13 @@ def node_apart(node: NodeProcess) -> Iterator[None]:
 
 
 def _move_threads(pid: int, cores: set[int]) -> None:
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            os.sched_setaffinity(int(task.name), cores)
-        except ProcessLookupError:
-            continue  # the thread ended meanwhile
+    try:
+        threads = [int(task.name) for task in Path(f"/proc/{pid}/task").iterdir()]
+    except FileNotFoundError:
+        return  # the process ended meanwhile
+    for thread in threads:
+        with contextlib.suppress(ProcessLookupError):  # the thread ended meanwhile
+            os.sched_setaffinity(thread, cores)
 
 
 class BenchNetwork:
