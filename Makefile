@@ -6,10 +6,10 @@ STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/evalfed/v1/*.proto)
 PYTEST_ARGS ?=
 
-.PHONY: install protos check-protos vectors demo test lint fmt bench bench-large fuzz clean \
-	chromium dashboard-shots
+.PHONY: install bytecode protos check-protos vectors demo test lint fmt bench bench-large fuzz \
+	clean chromium dashboard-shots
 
-install: $(STAMP)
+install: $(STAMP) bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,6 +18,13 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,inspect]'
 	touch $(STAMP)
+
+# The sources' bytecode. An editable install leaves it to Python, which cannot keep it where
+# PYTHONDONTWRITEBYTECODE is set (as on these machines, and in many container images) and then
+# compiles every evalfed module again in every process: publishing 300 files took 0.389 s
+# against 0.334 (medians of six alternating runs). compileall redoes only what changed.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q client server keys protos tests
 
 protos: $(STAMP)
 	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=protos --pyi_out=protos \
@@ -32,10 +39,10 @@ check-protos: protos
 vectors: $(STAMP)
 	$(BIN)/python -m tests.vectors.generate
 
-demo: $(STAMP)
+demo: $(STAMP) bytecode
 	$(BIN)/python -m evalfed.server.demo
 
-test: $(STAMP) chromium
+test: $(STAMP) bytecode chromium
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # The dashboard's browser tests drive Debian's chromium (never a browser Playwright downloads);
@@ -46,15 +53,15 @@ chromium:
 		apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium; }
 
 # Not part of CI: demo-like nodes, then PNG screenshots of the dashboard's main pages.
-dashboard-shots: $(STAMP) chromium
+dashboard-shots: $(STAMP) bytecode chromium
 	$(BIN)/python -m tests.dashboard_shots docs/screenshots
 
 # Not part of CI: a few minutes on 100,000 records (bench-large: one million).
 # BENCH_ARGS=--log-trees (or --no-log-trees) measures with the nodes' log trees on (off).
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python -m evalfed.server.bench --records 100000 $(BENCH_ARGS)
 
-bench-large: $(STAMP)
+bench-large: $(STAMP) bytecode
 	$(BIN)/python -m evalfed.server.bench --records 1000000 $(BENCH_ARGS)
 
 # Not part of CI: coverage-guided fuzzing (atheris) of envelope checking and the importers,
@@ -64,7 +71,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_HARNESSES := envelope import
 FUZZ_DIR := build/fuzz
 
-fuzz: $(STAMP)
+fuzz: $(STAMP) bytecode
 	$(BIN)/python -m pip install --quiet -e '.[dev,inspect,fuzz]'
 	mkdir -p $(FUZZ_DIR)/artifacts
 	for h in $(FUZZ_HARNESSES); do \
@@ -85,3 +92,4 @@ fmt: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	find client server keys protos tests -name __pycache__ -prune -exec rm -rf {} +
