@@ -217,9 +217,11 @@ def cmd_publish(args: argparse.Namespace) -> int:
             progress.advance(task)
 
     def outcome(item: Loaded, done: Outcome) -> None:
+        # Not rich's console, 120 µs a line (as much as signing the record): publishing a
+        # folder of 20,000 files again took 2.6 s, most of it saying each was there already.
         if done.existed:
-            err.print(f"{item.path}: already published as {done.id}", markup=False)
-        print(done.id)  # not rich's console: 120 µs a line, as much as signing the record
+            print(f"{item.path}: already published as {done.id}", file=sys.stderr)
+        print(done.id)
 
     def refused(_source: Path, exc: EvalfedError) -> None:
         err.print(f"error: {exc}", markup=False)
