@@ -123,11 +123,8 @@ def _load_range(start: int, stop: int) -> list[Packed]:
             continue
         packed.append(
             [
-                (
-                    Record(result=i.result).SerializeToString(),
-                    None if i.path == source else str(i.path),
-                )
-                for i in imported
+                (item.body.SerializeToString(), None if item.path == source else str(item.path))
+                for item in _loaded(imported)
             ]
         )
     return packed
@@ -143,6 +140,7 @@ def _unpack(source: Path, packed: Packed) -> list[Loaded] | EvalfedError:
 
 
 def _loaded(imported: list[Imported]) -> list[Loaded]:
+    """Each result's record, its body set (in a worker or the reading thread)."""
     return [Loaded(i.path, Record(result=i.result)) for i in imported]
 
 
